@@ -1,0 +1,1 @@
+"""Use cases of the service: commands that decide and save, queries that read."""

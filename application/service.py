@@ -1,0 +1,460 @@
+"""The Projects application: commands that load, decide and save; queries that read.
+
+A command loads every aggregate its decision relies on, lets the domain
+decide, and saves all of them in one atomic step. The event store refuses the
+step when any of them changed meanwhile, and the command then decides again
+from the new state, a bounded number of times. Queries read the read models,
+which the event store keeps current in the same transaction as the events.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
+
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+)
+from eventsourcing.domain import BaseAggregate
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    JSONTranscoder,
+    RecordConflictError,
+    Recording,
+    Transcoding,
+)
+
+from application.errors import (
+    ConflictError,
+    ContentionError,
+    InvalidInputError,
+    NotFoundError,
+    PreconditionFailedError,
+    RuleViolationError,
+)
+from application.pagination import (
+    CursorCodec,
+    ListScope,
+    Page,
+    PageRequest,
+    Slice,
+)
+from application.ports import ReadModels
+from application.views import Actor, JobView, ProjectView, TaskView
+from domain import assignment
+from domain.errors import (
+    AlreadyAssignedError,
+    DomainError,
+    InvalidValueError,
+    NotAssignedError,
+    ProjectDeletedError,
+    TaskArchivedError,
+)
+from domain.events import Snapshot
+from domain.identifiers import JOB_PREFIX, PROJECT_PREFIX, TASK_PREFIX
+from domain.job import Job
+from domain.project import Project
+from domain.task import Task
+
+logger = logging.getLogger(__name__)
+
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
+AggregateType = TypeVar("AggregateType", bound=BaseAggregate[str])
+
+MAX_ATTEMPTS = 40
+MAX_ID_LENGTH = 100
+
+
+class SetAsList(Transcoding):
+    """Stores sets (a project's members) as sorted JSON lists."""
+
+    type = set
+    name = "set"
+
+    def encode(self, obj: set[str]) -> list[str]:
+        return sorted(obj)
+
+    def decode(self, data: list[str]) -> set[str]:
+        return set(data)
+
+
+def decided_again_on_conflict(
+    command: Callable[Concatenate[ProjectsApplication, Params], Result],
+) -> Callable[Concatenate[ProjectsApplication, Params], Result]:
+    """Run `command` again, from a fresh load, when a concurrent write wins the race.
+
+    The pause between attempts grows and is random, so that racing writers
+    spread out instead of colliding again.
+    """
+
+    def run(
+        self: ProjectsApplication, /, *args: Params.args, **kwargs: Params.kwargs
+    ) -> Result:
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                return command(self, *args, **kwargs)
+            except RecordConflictError:
+                logger.debug(
+                    "version conflict in %s, attempt %d", command.__name__, attempt + 1
+                )
+                pause = min(0.05, 0.001 * 2**attempt)
+                time.sleep(random.uniform(0, pause))  # noqa: S311 - jitter, not secrecy
+        raise ContentionError(
+            "the resources kept changing concurrently; retry the request"
+        )
+
+    functools.update_wrapper(run, command)
+    return run
+
+
+class ProjectsApplication(Application[str]):
+    """Projects, jobs and tasks of every workspace, with their assignments."""
+
+    name = "Projects"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
+        Project: 100,
+        Job: 100,
+        Task: 100,
+    }
+
+    def __init__(
+        self,
+        factory: InfrastructureFactory[Any],
+        read_models: ReadModels,
+        cursors: CursorCodec,
+    ) -> None:
+        self._given_factory = factory
+        self.read_models = read_models
+        self.cursors = cursors
+        super().__init__(env={"IS_SNAPSHOTTING_ENABLED": "y"})
+
+    # Commands on projects.
+
+    def create_project(
+        self, actor: Actor, name: str, description: str | None
+    ) -> ProjectView:
+        with _domain_rules():
+            project = Project.create(
+                workspace_id=actor.workspace_id,
+                actor_id=actor.user_id,
+                name=name,
+                description=description,
+            )
+        self.save(project)
+        return ProjectView.of(project)
+
+    @decided_again_on_conflict
+    def update_project(
+        self,
+        actor: Actor,
+        project_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        change_description: bool = False,
+        expected_versions: Collection[int] | None = None,
+    ) -> ProjectView:
+        project = self._load_project(actor, project_id)
+        _check_version(project, expected_versions)
+
+        with _domain_rules():
+            changed = project.update(
+                actor_id=actor.user_id,
+                name=name,
+                description=description,
+                change_description=change_description,
+            )
+        if changed:
+            self.save(project)
+        return ProjectView.of(project)
+
+    @decided_again_on_conflict
+    def delete_project(
+        self,
+        actor: Actor,
+        project_id: str,
+        *,
+        expected_versions: Collection[int] | None = None,
+    ) -> str:
+        project = self._load_project(actor, project_id)
+        _check_version(project, expected_versions)
+        jobs = self._load_members(Job, sorted(project.job_ids))
+        tasks = self._load_members(Task, sorted(project.task_ids))
+
+        with _domain_rules():
+            assignment.delete_project(project, jobs, tasks, actor_id=actor.user_id)
+        self.save(project, *jobs, *tasks)
+        return project.id
+
+    # Commands on assignments.
+
+    @decided_again_on_conflict
+    def assign_job(self, actor: Actor, project_id: str, job_id: str) -> ProjectView:
+        project = self._load_project(actor, project_id)
+        job = self._load(actor, Job, JOB_PREFIX, job_id)
+
+        with _domain_rules():
+            changed = assignment.assign_job(project, job, actor_id=actor.user_id)
+        if changed:
+            self.save(project, job)
+        return ProjectView.of(project)
+
+    @decided_again_on_conflict
+    def unassign_job(self, actor: Actor, project_id: str, job_id: str) -> ProjectView:
+        project = self._load_project(actor, project_id)
+        job = self._load(actor, Job, JOB_PREFIX, job_id)
+
+        with _domain_rules(not_assigned_is_missing=True):
+            assignment.unassign_job(project, job, actor_id=actor.user_id)
+        self.save(project, job)
+        return ProjectView.of(project)
+
+    @decided_again_on_conflict
+    def assign_task(self, actor: Actor, project_id: str, task_id: str) -> ProjectView:
+        project = self._load_project(actor, project_id)
+        task = self._load(actor, Task, TASK_PREFIX, task_id)
+
+        with _domain_rules():
+            changed = assignment.assign_task(project, task, actor_id=actor.user_id)
+        if changed:
+            self.save(project, task)
+        return ProjectView.of(project)
+
+    @decided_again_on_conflict
+    def unassign_task(self, actor: Actor, project_id: str, task_id: str) -> ProjectView:
+        project = self._load_project(actor, project_id)
+        task = self._load(actor, Task, TASK_PREFIX, task_id)
+
+        with _domain_rules(not_assigned_is_missing=True):
+            assignment.unassign_task(project, task, actor_id=actor.user_id)
+        self.save(project, task)
+        return ProjectView.of(project)
+
+    # Commands on jobs and tasks.
+
+    def create_job(self, actor: Actor, name: str) -> JobView:
+        with _domain_rules():
+            job = Job.create(
+                workspace_id=actor.workspace_id, actor_id=actor.user_id, name=name
+            )
+        self.save(job)
+        return JobView.of(job)
+
+    def create_task(self, actor: Actor, name: str, description: str | None) -> TaskView:
+        with _domain_rules():
+            task = Task.create(
+                workspace_id=actor.workspace_id,
+                actor_id=actor.user_id,
+                name=name,
+                description=description,
+            )
+        self.save(task)
+        return TaskView.of(task)
+
+    @decided_again_on_conflict
+    def archive_task(self, actor: Actor, task_id: str) -> TaskView:
+        task = self._load(actor, Task, TASK_PREFIX, task_id)
+        if task.archive(actor_id=actor.user_id):
+            self.save(task)
+        return TaskView.of(task)
+
+    # Queries.
+
+    def get_project(self, actor: Actor, project_id: str) -> ProjectView:
+        view = self.read_models.get_project(actor.workspace_id, project_id)
+        if view is None:
+            raise NotFoundError("project", project_id)
+        return view
+
+    def list_projects(
+        self, actor: Actor, limit: int, page: int | None, cursor: str | None
+    ) -> Page[ProjectView]:
+        scope = ListScope("projects", actor.workspace_id)
+        request = self._page_request(scope, limit, page, cursor)
+        found = self.read_models.list_projects(actor.workspace_id, request)
+        return self._page(scope, request, found)
+
+    def get_job(self, actor: Actor, job_id: str) -> JobView:
+        view = self.read_models.get_job(actor.workspace_id, job_id)
+        if view is None:
+            raise NotFoundError("job", job_id)
+        return view
+
+    def list_jobs(
+        self,
+        actor: Actor,
+        limit: int,
+        page: int | None,
+        cursor: str | None,
+        project_id: str | None = None,
+    ) -> Page[JobView]:
+        scope = ListScope("jobs", actor.workspace_id, project_id)
+        request = self._page_request(scope, limit, page, cursor)
+        found = self.read_models.list_jobs(actor.workspace_id, request, project_id)
+        return self._page(scope, request, found)
+
+    def get_task(self, actor: Actor, task_id: str) -> TaskView:
+        view = self.read_models.get_task(actor.workspace_id, task_id)
+        if view is None:
+            raise NotFoundError("task", task_id)
+        return view
+
+    def list_tasks(
+        self,
+        actor: Actor,
+        limit: int,
+        page: int | None,
+        cursor: str | None,
+        project_id: str | None = None,
+    ) -> Page[TaskView]:
+        scope = ListScope("tasks", actor.workspace_id, project_id)
+        request = self._page_request(scope, limit, page, cursor)
+        found = self.read_models.list_tasks(actor.workspace_id, request, project_id)
+        return self._page(scope, request, found)
+
+    # Loading.
+
+    def _load_project(self, actor: Actor, project_id: str) -> Project:
+        project = self._load(actor, Project, PROJECT_PREFIX, project_id)
+        if project.is_deleted:
+            raise NotFoundError("project", project_id)
+        return project
+
+    def _load(
+        self,
+        actor: Actor,
+        kind: type[AggregateType],
+        prefix: str,
+        resource_id: str,
+    ) -> AggregateType:
+        """Load an aggregate of the actor's workspace, or raise NotFoundError."""
+        kind_name = kind.__name__.lower()
+        if not resource_id.startswith(prefix) or len(resource_id) > MAX_ID_LENGTH:
+            raise NotFoundError(kind_name, resource_id)
+        try:
+            aggregate: Any = self.repository.get(resource_id)
+        except AggregateNotFoundError:
+            raise NotFoundError(kind_name, resource_id) from None
+        if not isinstance(aggregate, kind):
+            raise NotFoundError(kind_name, resource_id)
+        if getattr(aggregate, "workspace_id", None) != actor.workspace_id:
+            raise NotFoundError(kind_name, resource_id)
+        return aggregate
+
+    def _load_members(
+        self, kind: type[AggregateType], member_ids: Sequence[str]
+    ) -> list[AggregateType]:
+        members = []
+        for member_id in member_ids:
+            member: Any = self.repository.get(member_id)
+            assert isinstance(member, kind)
+            members.append(member)
+        return members
+
+    # Pages.
+
+    def _page_request(
+        self, scope: ListScope, limit: int, page: int | None, cursor: str | None
+    ) -> PageRequest:
+        if cursor is not None:
+            after, offset = self.cursors.decode(cursor, scope)
+            return PageRequest(limit=limit, offset=offset, after=after)
+        return PageRequest(limit=limit, offset=((page or 1) - 1) * limit)
+
+    def _page(
+        self, scope: ListScope, request: PageRequest, found: Slice[Any]
+    ) -> Page[Any]:
+        next_cursor = None
+        if found.has_more and found.items:
+            last = found.items[-1]
+            from application.pagination import SortKey
+
+            key = SortKey(updated_at=last.updated_at, id=last.id)
+            next_cursor = self.cursors.encode(
+                scope, key, request.offset + len(found.items)
+            )
+        return Page(
+            items=found.items,
+            page=request.page,
+            limit=request.limit,
+            total=found.total,
+            has_more=found.has_more,
+            next_cursor=next_cursor,
+        )
+
+    # Hooks of the eventsourcing application.
+
+    def construct_factory(self, env: Any) -> InfrastructureFactory[Any]:
+        return self._given_factory
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(SetAsList())
+
+    def _record(self, processing_event: ProcessingEvent[str]) -> list[Recording[str]]:
+        """Record the events, handing them to the recorder for the read models."""
+        return self.events.put(processing_event.events, events=processing_event.events)
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[str]) -> None:
+        """Snapshot aggregates whose new events crossed an interval.
+
+        The aggregates in hand are exactly as recorded, so they are snapshotted
+        as they are instead of being loaded again.
+        """
+        if self.snapshots is None:
+            return
+        due = set()
+        for event in processing_event.events:
+            aggregate = processing_event.aggregates.get(event.originator_id)
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if interval and event.originator_version % interval == 0:
+                due.add(event.originator_id)
+        for aggregate_id in sorted(due):
+            aggregate = processing_event.aggregates[aggregate_id]
+            snapshot = Snapshot.take(aggregate)
+            try:
+                self.snapshots.put([snapshot])
+            except RecordConflictError:
+                logger.debug("snapshot of %s already taken", aggregate_id)
+
+
+def _check_version(project: Project, expected: Collection[int] | None) -> None:
+    if expected is not None and project.version not in expected:
+        raise PreconditionFailedError(
+            f"{project.id} is at version {project.version}, not the one expected"
+        )
+
+
+class _domain_rules:  # noqa: N801 - used as a context manager, reads as a phrase
+    """Translate the domain's refusals into the application's errors."""
+
+    def __init__(self, *, not_assigned_is_missing: bool = False) -> None:
+        self.not_assigned_is_missing = not_assigned_is_missing
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: Any, trace: Any
+    ) -> None:
+        if error is None or not isinstance(error, DomainError):
+            return
+        if isinstance(error, InvalidValueError):
+            raise InvalidInputError(error.field, error.problem) from None
+        if isinstance(error, AlreadyAssignedError):
+            raise ConflictError(str(error)) from None
+        if isinstance(error, TaskArchivedError):
+            raise RuleViolationError(str(error)) from None
+        if isinstance(error, NotAssignedError) and self.not_assigned_is_missing:
+            raise NotFoundError(
+                error.resource_id.split("_")[0], error.resource_id
+            ) from None
+        if isinstance(error, ProjectDeletedError):
+            raise NotFoundError("project", error.project_id) from None

@@ -1,0 +1,1 @@
+"""The domain: projects, jobs and tasks, their rules and their events."""

@@ -1,0 +1,81 @@
+"""What every event of the domain records, and how events get stable names.
+
+Every event says which workspace it belongs to and which user caused it.
+Timestamps are cut to whole milliseconds, the precision the API shows and
+orders by. Each event class is stored under an explicit topic (its public
+type name), so renaming or moving a class never orphans stored history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from eventsourcing.domain import CanMutateAggregate, CanSnapshotAggregate
+from eventsourcing.utils import register_topic
+
+EventClass = TypeVar("EventClass", bound=type[Any])
+
+
+def now() -> datetime:
+    """Return the current UTC time, cut to whole milliseconds."""
+    moment = datetime.now(tz=UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def recorded_as(topic: str) -> Callable[[EventClass], EventClass]:
+    """Store events of the decorated class under `topic`, whatever its name."""
+
+    def register(cls: EventClass) -> EventClass:
+        cls.TOPIC = topic
+        register_topic(topic, cls)
+        return cls
+
+    return register
+
+
+@dataclass(frozen=True)
+class DomainEvent(CanMutateAggregate[str]):
+    """An event of a project, job or task."""
+
+    originator_id: str
+    originator_version: int
+    timestamp: datetime
+    workspace_id: str
+    actor_id: str
+
+    TOPIC = ""
+
+    @staticmethod
+    def create_timestamp() -> datetime:
+        return now()
+
+    @property
+    def type_name(self) -> str:
+        """The public name of this kind of event, as stored and as shown."""
+        return type(self).TOPIC
+
+    @property
+    def project_id(self) -> str | None:
+        """The project this event concerns, if any: used to index history."""
+        return None
+
+
+@dataclass(frozen=True)
+class Snapshot(CanSnapshotAggregate[str]):
+    """The state of an aggregate at a version, so loading need not replay it all."""
+
+    originator_id: str
+    originator_version: int
+    timestamp: datetime
+    topic: str
+    state: dict[str, Any]
+
+    @staticmethod
+    def create_timestamp() -> datetime:
+        return now()
+
+
+recorded_as("Snapshot")(Snapshot)

@@ -1,0 +1,1 @@
+"""Wiring: settings, database connections, event recorders, identity, the CLI."""

@@ -1,0 +1,189 @@
+"""Users, workspaces, memberships and API keys.
+
+A key reads `sk_<key id>_<secret>`. Only a SHA-256 hash of the secret is
+stored (the secret is 256 random bits, so a slow hash adds nothing), and it
+is compared in constant time. An unknown key id costs the same comparison as
+a known one, so the time a check takes does not tell which ids exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from application.ports import Principal
+from domain.events import now
+from domain.identifiers import KEY_PREFIX, USER_PREFIX, WORKSPACE_PREFIX, new_id
+from projections.listing import to_millis
+from projections.sql import Database, SqlSession
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS users (
+  id text PRIMARY KEY,
+  email text NOT NULL UNIQUE,
+  created_at bigint NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS workspaces (
+  id text PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  created_at bigint NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS memberships (
+  user_id text NOT NULL REFERENCES users (id),
+  workspace_id text NOT NULL REFERENCES workspaces (id),
+  created_at bigint NOT NULL,
+  PRIMARY KEY (user_id, workspace_id)
+)""",
+    """CREATE TABLE IF NOT EXISTS api_keys (
+  id text PRIMARY KEY,
+  secret_hash text NOT NULL,
+  user_id text NOT NULL REFERENCES users (id),
+  workspace_id text NOT NULL REFERENCES workspaces (id),
+  created_at bigint NOT NULL,
+  revoked_at bigint
+)""",
+]
+
+_KEY_PATTERN = re.compile(r"^sk_([0-9a-z]{26})_([A-Za-z0-9_-]{43})$")
+_EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
+_UNKNOWN_KEY_HASH = hashlib.sha256(b"no such key").hexdigest()
+
+
+class IdentityError(Exception):
+    """A user, workspace or key could not be created or changed as asked."""
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A new API key: shown once, then only its hash is kept."""
+
+    api_key: str
+    key_id: str
+    user_id: str
+    workspace_id: str
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class IdentityStore:
+    """The identity tables of a database; implements `IdentityDirectory`."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def create_key(self, email: str, workspace_name: str) -> IssuedKey:
+        """Make a key for `email` in `workspace_name`, creating both when new."""
+        email = email.strip().lower()
+        workspace_name = workspace_name.strip()
+        if not _EMAIL_PATTERN.match(email):
+            raise IdentityError(f"{email!r} is not an email address")
+        if not 1 <= len(workspace_name) <= 200 or "\x00" in workspace_name:
+            raise IdentityError("a workspace name is 1 to 200 characters long")
+
+        body = new_id("")
+        secret = secrets.token_urlsafe(32)
+        moment = to_millis(now())
+        with self.database.writing() as session:
+            user_id = self._ensure(
+                session, "users", "email", email, prefix=USER_PREFIX, at=moment
+            )
+            workspace_id = self._ensure(
+                session,
+                "workspaces",
+                "name",
+                workspace_name,
+                prefix=WORKSPACE_PREFIX,
+                at=moment,
+            )
+            session.execute(
+                "INSERT INTO memberships (user_id, workspace_id, created_at) "
+                "VALUES (:user_id, :workspace_id, :created_at) "
+                "ON CONFLICT (user_id, workspace_id) DO NOTHING",
+                {
+                    "user_id": user_id,
+                    "workspace_id": workspace_id,
+                    "created_at": moment,
+                },
+            )
+            session.execute(
+                "INSERT INTO api_keys "
+                "(id, secret_hash, user_id, workspace_id, created_at) "
+                "VALUES (:id, :secret_hash, :user_id, :workspace_id, :created_at)",
+                {
+                    "id": KEY_PREFIX + body,
+                    "secret_hash": _hash(secret),
+                    "user_id": user_id,
+                    "workspace_id": workspace_id,
+                    "created_at": moment,
+                },
+            )
+        return IssuedKey(
+            api_key=f"sk_{body}_{secret}",
+            key_id=KEY_PREFIX + body,
+            user_id=user_id,
+            workspace_id=workspace_id,
+        )
+
+    @staticmethod
+    def _ensure(
+        session: SqlSession,
+        table: str,
+        column: str,
+        value: str,
+        *,
+        prefix: str,
+        at: int,
+    ) -> str:
+        session.execute(
+            f"INSERT INTO {table} (id, {column}, created_at) "
+            f"VALUES (:id, :value, :created_at) ON CONFLICT ({column}) DO NOTHING",
+            {"id": new_id(prefix), "value": value, "created_at": at},
+        )
+        rows = session.fetch(
+            f"SELECT id FROM {table} WHERE {column} = :value", {"value": value}
+        )
+        return str(rows[0]["id"])
+
+    def revoke_key(self, key_id: str) -> bool:
+        """Revoke a key; return False when there is no such live key."""
+        with self.database.writing() as session:
+            rows = session.fetch(
+                "UPDATE api_keys SET revoked_at = :at "
+                "WHERE id = :id AND revoked_at IS NULL RETURNING id",
+                {"id": key_id, "at": to_millis(now())},
+            )
+        return bool(rows)
+
+    def authenticate(self, api_key: str) -> Principal | None:
+        match = _KEY_PATTERN.match(api_key)
+        if match is None:
+            hmac.compare_digest(_UNKNOWN_KEY_HASH, _hash(api_key))
+            return None
+        body, secret = match.groups()
+        with self.database.reading() as session:
+            rows = session.fetch(
+                "SELECT secret_hash, user_id, workspace_id, revoked_at "
+                "FROM api_keys WHERE id = :id",
+                {"id": KEY_PREFIX + body},
+            )
+        stored = rows[0]["secret_hash"] if rows else _UNKNOWN_KEY_HASH
+        matches = hmac.compare_digest(stored, _hash(secret))
+        if not rows or not matches or rows[0]["revoked_at"] is not None:
+            return None
+        return Principal(
+            user_id=rows[0]["user_id"], workspace_id=rows[0]["workspace_id"]
+        )
+
+    def is_member(self, user_id: str, workspace_id: str) -> bool:
+        with self.database.reading() as session:
+            rows = session.fetch(
+                "SELECT 1 AS found FROM memberships "
+                "WHERE user_id = :user_id AND workspace_id = :workspace_id",
+                {"user_id": user_id, "workspace_id": workspace_id},
+            )
+        return bool(rows)

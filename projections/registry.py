@@ -1,0 +1,73 @@
+"""All read models together: their tables, their row changes, their queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from application.pagination import PageRequest, Slice
+from application.views import JobView, ProjectView, TaskView
+from domain.events import DomainEvent
+from projections import jobs, projects, tasks, workspaces
+from projections.sql import Database, Operation, SqlExecutor, SqlSession, Table
+
+TABLES: tuple[Table, ...] = (
+    projects.PROJECTS,
+    jobs.JOBS,
+    tasks.TASKS,
+    workspaces.WORKSPACE_TOTALS,
+)
+
+_MODULES = (projects, jobs, tasks, workspaces)
+
+
+def operations_for(events: Iterable[DomainEvent]) -> list[Operation]:
+    """Every read model's row changes for `events`, in the order of the events."""
+    found: list[Operation] = []
+    for event in events:
+        for module in _MODULES:
+            found.extend(module.operations(event))
+    return found
+
+
+class ReadModelProjector:
+    """Keeps the read models current inside the transaction that records events."""
+
+    def project(self, session: SqlSession, events: Iterable[DomainEvent]) -> None:
+        SqlExecutor(session).apply(operations_for(events))
+
+
+class SqlReadModels:
+    """The application's `ReadModels`, read from the tables of a database."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def get_project(self, workspace_id: str, project_id: str) -> ProjectView | None:
+        with self.database.reading() as session:
+            return projects.get(session, workspace_id, project_id)
+
+    def list_projects(
+        self, workspace_id: str, request: PageRequest
+    ) -> Slice[ProjectView]:
+        with self.database.reading() as session:
+            return projects.list_page(session, workspace_id, request)
+
+    def get_job(self, workspace_id: str, job_id: str) -> JobView | None:
+        with self.database.reading() as session:
+            return jobs.get(session, workspace_id, job_id)
+
+    def list_jobs(
+        self, workspace_id: str, request: PageRequest, project_id: str | None
+    ) -> Slice[JobView]:
+        with self.database.reading() as session:
+            return jobs.list_page(session, workspace_id, request, project_id)
+
+    def get_task(self, workspace_id: str, task_id: str) -> TaskView | None:
+        with self.database.reading() as session:
+            return tasks.get(session, workspace_id, task_id)
+
+    def list_tasks(
+        self, workspace_id: str, request: PageRequest, project_id: str | None
+    ) -> Slice[TaskView]:
+        with self.database.reading() as session:
+            return tasks.list_page(session, workspace_id, request, project_id)

@@ -1,0 +1,267 @@
+"""The little SQL that every read model shares, on SQLite and on PostgreSQL.
+
+Read models describe their tables once (`Table`) and say how each event
+changes them as row operations (`Insert`, `Update`, `Increment`, `Delete`).
+`SqlExecutor` turns operations into statements inside the writer's
+transaction; replay applies the same operations to rows in memory
+(`MemoryTables`) and writes the result in bulk. Statements are written with
+`:name` parameters; a session converts them for its database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Dialect = Literal["sqlite", "postgresql"]
+ColumnType = Literal["text", "bigint", "integer", "boolean"]
+Row = Mapping[str, Any]
+
+
+class SqlSession(Protocol):
+    """A connection, or a transaction on one, that runs `:name` statements."""
+
+    dialect: Dialect
+
+    def execute(self, statement: str, params: Mapping[str, Any] | None = None) -> None:
+        """Run a statement that returns no rows."""
+
+    def fetch(
+        self, statement: str, params: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Run a query and return its rows as dicts."""
+        ...
+
+    def execute_many(self, statement: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run one statement for each set of parameters."""
+
+    def copy_rows(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> None:
+        """Insert many rows as fast as the database allows."""
+
+
+class Database(Protocol):
+    """Where read models live: sessions for reading and for writing."""
+
+    dialect: Dialect
+
+    def reading(self) -> AbstractContextManager[SqlSession]:
+        """A session that sees every write committed before it started."""
+        ...
+
+    def writing(self) -> AbstractContextManager[SqlSession]:
+        """A transaction that commits when the block ends without error."""
+        ...
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    nullable: bool = False
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    columns: tuple[str, ...]
+    where: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A read-model table: columns, primary key and indexes."""
+
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    indexes: tuple[Index, ...] = ()
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    def create_statements(self, dialect: Dialect) -> list[str]:
+        lines = [_column_sql(column, dialect) for column in self.columns]
+        lines.append(f"PRIMARY KEY ({', '.join(self.primary_key)})")
+        body = ",\n  ".join(lines)
+        statements = [f"CREATE TABLE IF NOT EXISTS {self.name} (\n  {body}\n)"]
+        for index in self.indexes:
+            where = f" WHERE {index.where}" if index.where else ""
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS {index.name} "
+                f"ON {self.name} ({', '.join(index.columns)}){where}"
+            )
+        return statements
+
+
+def _column_sql(column: Column, dialect: Dialect) -> str:
+    types = {
+        "text": 'text COLLATE "C"' if dialect == "postgresql" else "text",
+        "bigint": "bigint",
+        "integer": "integer",
+        "boolean": "boolean" if dialect == "postgresql" else "integer",
+    }
+    sql = f"{column.name} {types[column.type]}"
+    if not column.nullable:
+        sql += " NOT NULL"
+    if column.default is not None:
+        sql += f" DEFAULT {column.default}"
+    return sql
+
+
+@dataclass(frozen=True)
+class Insert:
+    table: Table
+    row: Row
+
+
+@dataclass(frozen=True)
+class Update:
+    table: Table
+    key: Row
+    values: Row
+
+
+@dataclass(frozen=True)
+class Increment:
+    """Add to counters; with `create`, start the row at zero when it is missing."""
+
+    table: Table
+    key: Row
+    deltas: Mapping[str, int]
+    create: bool = False
+
+
+@dataclass(frozen=True)
+class Delete:
+    table: Table
+    key: Row
+
+
+Operation = Insert | Update | Increment | Delete
+
+
+class SqlExecutor:
+    """Applies row operations as SQL statements in the session's transaction."""
+
+    def __init__(self, session: SqlSession) -> None:
+        self.session = session
+
+    def apply(self, operations: Iterable[Operation]) -> None:
+        for operation in operations:
+            statement, params = self._statement(operation)
+            self.session.execute(statement, params)
+
+    @staticmethod
+    def _statement(operation: Operation) -> tuple[str, dict[str, Any]]:
+        table = operation.table.name
+        if isinstance(operation, Insert):
+            columns = list(operation.row)
+            names = ", ".join(columns)
+            values = ", ".join(f":{column}" for column in columns)
+            return f"INSERT INTO {table} ({names}) VALUES ({values})", dict(
+                operation.row
+            )
+        if isinstance(operation, Update):
+            assignments = ", ".join(
+                f"{column} = :{column}" for column in operation.values
+            )
+            return (
+                f"UPDATE {table} SET {assignments} WHERE {_match(operation.key)}",
+                {**operation.values, **operation.key},
+            )
+        if isinstance(operation, Increment):
+            deltas = {
+                f"delta_{name}": value for name, value in operation.deltas.items()
+            }
+            if operation.create:
+                columns = [*operation.key, *operation.deltas]
+                placeholders = [f":{name}" for name in operation.key]
+                placeholders += [f":delta_{name}" for name in operation.deltas]
+                additions = ", ".join(
+                    f"{name} = {table}.{name} + excluded.{name}"
+                    for name in operation.deltas
+                )
+                return (
+                    f"INSERT INTO {table} ({', '.join(columns)}) "
+                    f"VALUES ({', '.join(placeholders)}) "
+                    f"ON CONFLICT ({', '.join(operation.key)}) "
+                    f"DO UPDATE SET {additions}",
+                    {**operation.key, **deltas},
+                )
+            additions = ", ".join(
+                f"{name} = {name} + :delta_{name}" for name in operation.deltas
+            )
+            return (
+                f"UPDATE {table} SET {additions} WHERE {_match(operation.key)}",
+                {**operation.key, **deltas},
+            )
+        return f"DELETE FROM {table} WHERE {_match(operation.key)}", dict(operation.key)
+
+
+def _match(key: Row) -> str:
+    return " AND ".join(f"{column} = :{column}" for column in key)
+
+
+@dataclass
+class MemoryTables:
+    """Tables held in memory while a replay folds the whole event log."""
+
+    tables: Sequence[Table]
+    rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for table in self.tables:
+            self.rows.setdefault(table.name, {})
+
+    def apply(self, operations: Iterable[Operation]) -> None:
+        for operation in operations:
+            table = operation.table
+            rows = self.rows[table.name]
+            if isinstance(operation, Insert):
+                rows[_key_of(table, operation.row)] = _full_row(table, operation.row)
+                continue
+            key = _key_of(table, operation.key)
+            if isinstance(operation, Update):
+                if key in rows:
+                    rows[key].update(operation.values)
+            elif isinstance(operation, Increment):
+                if key not in rows and operation.create:
+                    rows[key] = _full_row(table, dict(operation.key))
+                if key in rows:
+                    for name, delta in operation.deltas.items():
+                        rows[key][name] = (rows[key][name] or 0) + delta
+            else:
+                rows.pop(key, None)
+
+    def table_rows(self, table: Table) -> Iterator[tuple[Any, ...]]:
+        names = table.column_names
+        for row in self.rows[table.name].values():
+            yield tuple(row[name] for name in names)
+
+
+def _key_of(table: Table, row: Row) -> tuple[Any, ...]:
+    return tuple(row[column] for column in table.primary_key)
+
+
+def _full_row(table: Table, given: Row) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for column in table.columns:
+        if column.name in given:
+            row[column.name] = given[column.name]
+        elif column.default is not None:
+            row[column.name] = _default_value(column)
+        else:
+            row[column.name] = None
+    return row
+
+
+def _default_value(column: Column) -> Any:
+    if column.type == "boolean":
+        return column.default == "true"
+    return int(column.default) if column.default is not None else None
