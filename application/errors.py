@@ -8,8 +8,8 @@ class ApplicationError(Exception):
 class NotFoundError(ApplicationError):
     """No such resource in the caller's workspace (or none at all)."""
 
-    def __init__(self, kind: str, resource_id: str) -> None:
-        super().__init__(f"{kind.capitalize()} {resource_id} not found")
+    def __init__(self, kind: str, resource_id: str, message: str | None = None) -> None:
+        super().__init__(message or f"{kind.capitalize()} {resource_id} not found")
         self.kind = kind
         self.resource_id = resource_id
 

@@ -59,6 +59,10 @@ _INSERT = (
     "%(states)s::bytea[], %(workspaces)s::text[], %(projects)s::text[]) "
     "RETURNING notification_id"
 )
+_INSERT_SNAPSHOT = (
+    f"INSERT INTO {SNAPSHOTS_TABLE} "
+    "(originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s)"
+)
 _LOCK = f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"
 _NOTIFY = f"NOTIFY {EVENTS_TABLE}"
 
@@ -119,3 +123,16 @@ class PostgresSnapshotRecorder(PostgresAggregateRecorder):
 
     def create_table(self) -> None:
         """The schema module creates the table."""
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        with self.datastore.get_connection() as connection:
+            connection.cursor().executemany(
+                _INSERT_SNAPSHOT,
+                [
+                    (str(e.originator_id), e.originator_version, e.topic, e.state)
+                    for e in stored_events
+                ],
+            )
+        return None

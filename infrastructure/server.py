@@ -1,0 +1,59 @@
+"""Serving the API with gunicorn: threaded workers, each with its own connections."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from api.app import create_app
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+
+from infrastructure.settings import Settings
+from infrastructure.wiring import build_services
+
+logger = logging.getLogger(__name__)
+
+
+def build_wsgi_app(settings: Settings) -> Flask:
+    """The Flask app of one worker process; the schema already exists."""
+    services = build_services(settings, create_schema=False)
+    return create_app(services.application, services.identity, services.check_store)
+
+
+class Server(BaseApplication):  # type: ignore[misc]
+    """gunicorn, configured in code; each worker builds its own app after forking."""
+
+    def __init__(
+        self, settings: Settings, *, host: str, port: int, workers: int, threads: int
+    ) -> None:
+        self.settings = settings
+        self.options: dict[str, Any] = {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "worker_class": "gthread",
+            "threads": threads,
+            "timeout": 60,
+            "graceful_timeout": 20,
+            "keepalive": 5,
+            "loglevel": settings.log_level.lower(),
+            "accesslog": "-" if os.environ.get("SOKOSUMI_ACCESS_LOG") else None,
+            "errorlog": "-",
+            "when_ready": _announce,
+            "proc_name": "sokosumi-projects",
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return build_wsgi_app(self.settings)
+
+
+def _announce(arbiter: Arbiter) -> None:
+    for listener in arbiter.LISTENERS:
+        logger.info("sokosumi-projects ready on http://%s", listener)
