@@ -56,7 +56,7 @@ from domain.errors import (
     ProjectDeletedError,
     TaskArchivedError,
 )
-from domain.events import Snapshot
+from domain.events import Snapshot, rebuild
 from domain.identifiers import JOB_PREFIX, PROJECT_PREFIX, TASK_PREFIX
 from domain.job import Job
 from domain.project import Project
@@ -69,6 +69,10 @@ Result = TypeVar("Result")
 AggregateType = TypeVar("AggregateType", bound=BaseAggregate[str])
 
 MAX_ATTEMPTS = 40
+# Aggregates kept per process. A cached aggregate is never trusted as it is:
+# each load reads the events recorded after its version (by any process), so
+# the cache saves reading and decoding history, never a consistency check.
+AGGREGATE_CACHE_SIZE = 5_000
 MAX_ID_LENGTH = 100
 
 
@@ -133,7 +137,13 @@ class ProjectsApplication(Application[str]):
         self._given_factory = factory
         self.read_models = read_models
         self.cursors = cursors
-        super().__init__(env={"IS_SNAPSHOTTING_ENABLED": "y"})
+        super().__init__(
+            env={
+                "IS_SNAPSHOTTING_ENABLED": "y",
+                "AGGREGATE_CACHE_MAXSIZE": str(AGGREGATE_CACHE_SIZE),
+                "AGGREGATE_CACHE_FASTFORWARD": "y",
+            }
+        )
 
     # Commands on projects.
 
@@ -339,7 +349,7 @@ class ProjectsApplication(Application[str]):
         if not resource_id.startswith(prefix) or len(resource_id) > MAX_ID_LENGTH:
             raise NotFoundError(kind_name, resource_id)
         try:
-            aggregate: Any = self.repository.get(resource_id)
+            aggregate: Any = self.repository.get(resource_id, projector_func=rebuild)
         except AggregateNotFoundError:
             raise NotFoundError(kind_name, resource_id) from None
         if not isinstance(aggregate, kind):
@@ -353,7 +363,7 @@ class ProjectsApplication(Application[str]):
     ) -> list[AggregateType]:
         members = []
         for member_id in member_ids:
-            member: Any = self.repository.get(member_id)
+            member: Any = self.repository.get(member_id, projector_func=rebuild)
             assert isinstance(member, kind)
             members.append(member)
         return members

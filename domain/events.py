@@ -8,7 +8,7 @@ type name), so renaming or moving a class never orphans stored history.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -61,6 +61,17 @@ class DomainEvent(CanMutateAggregate[str]):
     def project_id(self) -> str | None:
         """The project this event concerns, if any: used to index history."""
         return None
+
+
+def rebuild(aggregate: Any, events: Iterable[Any]) -> Any:
+    """Apply `events` in turn to `aggregate` (None before the first event).
+
+    It does what the library's default projector does, without checking each
+    event against a runtime protocol, which costs more than applying it.
+    """
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
 
 
 @dataclass(frozen=True)

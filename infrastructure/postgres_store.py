@@ -64,7 +64,6 @@ _INSERT_SNAPSHOT = (
     "(originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s)"
 )
 _LOCK = f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"
-_NOTIFY = f"NOTIFY {EVENTS_TABLE}"
 
 
 class QuietDatastore(PostgresDatastore):
@@ -111,7 +110,6 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             cursor.execute(_INSERT, params, prepare=True)
             positions = sorted(row["notification_id"] for row in cursor.fetchall())
             self.projector.project(PostgresSession(cursor), domain_events)
-            cursor.execute(_NOTIFY)
         return positions
 
 

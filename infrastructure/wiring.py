@@ -71,7 +71,6 @@ def build_services(settings: Settings, *, create_schema: bool = True) -> Service
             max_overflow=settings.pool_size,
             idle_in_transaction_session_timeout=30,
             originator_id_type="text",
-            pre_ping=True,
         )
         if location.options and isinstance(datastore.pool.kwargs, dict):
             datastore.pool.kwargs.update(location.options)
