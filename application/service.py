@@ -463,7 +463,7 @@ class _domain_rules:  # noqa: N801 - used as a context manager, reads as a phras
         if isinstance(error, TaskArchivedError):
             raise RuleViolationError(str(error)) from None
         if isinstance(error, NotAssignedError) and self.not_assigned_is_missing:
-            kind = error.resource_id.split("_")[0]
-            raise NotFoundError(kind, error.resource_id, str(error)) from None
+            resource_kind = error.resource_id.split("_")[0]
+            raise NotFoundError(resource_kind, error.resource_id, str(error)) from None
         if isinstance(error, ProjectDeletedError):
             raise NotFoundError("project", error.project_id) from None

@@ -43,6 +43,9 @@ class Server(BaseApplication):  # type: ignore[misc]
             "errorlog": "-",
             "when_ready": _announce,
             "proc_name": "sokosumi-projects",
+            # gunicorn's control socket sits at one path per user, which two
+            # servers on one machine would fight over; nothing here uses it.
+            "control_socket_disable": True,
         }
         super().__init__()
 
@@ -56,4 +59,8 @@ class Server(BaseApplication):  # type: ignore[misc]
 
 def _announce(arbiter: Arbiter) -> None:
     for listener in arbiter.LISTENERS:
-        logger.info("sokosumi-projects ready on http://%s", listener)
+        logger.info("sokosumi-projects ready on %s", _address(str(listener)))
+
+
+def _address(listener: str) -> str:
+    return listener if "://" in listener else f"http://{listener}"

@@ -1,0 +1,1 @@
+"""The HTTP API: Flask app, blueprints, schemas and the mapping of errors."""

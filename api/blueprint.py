@@ -1,0 +1,51 @@
+"""The blueprint that every resource of the API is built on, and its URL converter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import flask_smorest
+from werkzeug.routing import BaseConverter
+
+from api.errors import reason_phrase
+from api.parsing import JsonBodyParser
+from api.schemas import ErrorSchema
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+# Every operation behind a key may answer these: no or a bad key, a workspace
+# the user is not a member of, and a store that cannot be reached.
+ERRORS_OF_EVERY_OPERATION = (401, 403, 503)
+
+# The errors of an operation that reads a JSON body, besides its own.
+ERRORS_OF_A_BODY = (400, 413, 415)
+
+
+class PublicIdConverter(BaseConverter):
+    """A path segment holding a resource id: anything but a slash or a NUL.
+
+    An id with a NUL cannot be stored, so such a path matches no route (404)
+    instead of reaching a store that would fail on it.
+    """
+
+    regex = r"[^/\x00]+"
+
+
+class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # smorest is untyped
+    """A flask-smorest blueprint that parses bodies strictly and documents errors."""
+
+    ARGUMENTS_PARSER = JsonBodyParser()
+
+    def documents_errors(self, *statuses: int) -> Callable[[View], View]:
+        """Document the error answers of an operation, and those every one has."""
+        every_status = sorted({*ERRORS_OF_EVERY_OPERATION, *statuses})
+
+        def document(view: View) -> View:
+            for status in reversed(every_status):
+                view = self.alt_response(
+                    status, schema=ErrorSchema, description=reason_phrase(status)
+                )(view)
+            return view
+
+        return document

@@ -1,0 +1,132 @@
+"""What every request goes through before its view, in the contract's order.
+
+1. It gets a request id, the client's own when it sent a sane one.
+2. Its API key is checked (401) and then its workspace (403); only the
+   health check and the documentation are open to everyone.
+3. Only then does routing speak (404, 405), so that a caller without a key
+   learns nothing about which paths exist.
+4. A body is read and parsed strictly: 413, then 415, then 400.
+
+Every response, errors included, carries the request id.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, g, request
+from flask.wrappers import Response
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Forbidden, Unauthorized
+
+from api.context import (
+    current_identity,
+    current_request_id,
+    current_workspace_id,
+)
+from api.parsing import read_json_object
+from application.views import Actor
+
+logger = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-Id"
+WORKSPACE_HEADER = "X-Workspace-Id"
+
+MAX_REQUEST_ID_LENGTH = 200
+MAX_API_KEY_LENGTH = 512
+MAX_WORKSPACE_ID_LENGTH = 200
+
+METHODS_WITH_A_BODY = frozenset({"POST", "PUT", "PATCH"})
+
+OPEN_PATHS = frozenset({"/health", "/v1/openapi.json", "/docs"})
+OPEN_PATH_PREFIXES = ("/docs/",)
+
+
+def install_request_pipeline(app: Flask) -> None:
+    """Run the checks of every request before its view, and tag every response."""
+    app.before_request(prepare_request)
+    app.after_request(finish_response)
+
+
+def prepare_request() -> None:
+    """Check the request in the order of precedence the contract fixes."""
+    g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+
+    if not is_open_path(request.path):
+        g.actor = authenticate()
+
+    if request.routing_exception is not None:
+        raise request.routing_exception
+
+    if request.method in METHODS_WITH_A_BODY:
+        g.json_body = read_json_object()
+
+
+def finish_response(response: Response) -> Response:
+    """Tag the response with the request id, and log the request at DEBUG."""
+    request_id = current_request_id()
+    response.headers[REQUEST_ID_HEADER] = request_id
+
+    workspace_id = current_workspace_id()
+    logger.debug(
+        "request %s in workspace %s: %s %s answered %d",
+        request_id,
+        workspace_id,
+        request.method,
+        request.path,
+        response.status_code,
+        extra={"request_id": request_id, "workspace_id": workspace_id},
+    )
+    return response
+
+
+def request_id_from(sent: str | None) -> str:
+    """The client's request id when it is sane, else a new one."""
+    if sent is not None and _is_printable_ascii(sent, MAX_REQUEST_ID_LENGTH):
+        return sent
+    return uuid.uuid4().hex
+
+
+def is_open_path(path: str) -> bool:
+    """Whether `path` is served without a key: health and documentation."""
+    return path in OPEN_PATHS or path.startswith(OPEN_PATH_PREFIXES)
+
+
+def authenticate() -> Actor:
+    """Return who calls and in which workspace, or raise 401 or 403."""
+    identity = current_identity()
+    api_key = bearer_key(request.headers.get("Authorization"))
+    principal = None if api_key is None else identity.authenticate(api_key)
+    if principal is None:
+        raise Unauthorized(
+            "A valid API key is required, sent as 'Authorization: Bearer <key>'",
+            www_authenticate=WWWAuthenticate("bearer"),
+        )
+
+    workspace_id = request.headers.get(WORKSPACE_HEADER, "").strip()
+    workspace_id = workspace_id or principal.workspace_id
+    if not _is_printable_ascii(
+        workspace_id, MAX_WORKSPACE_ID_LENGTH
+    ) or not identity.is_member(principal.user_id, workspace_id):
+        raise Forbidden("The key's user is not a member of the requested workspace")
+
+    return Actor(user_id=principal.user_id, workspace_id=workspace_id)
+
+
+def bearer_key(authorization: str | None) -> str | None:
+    """The key of an `Authorization: Bearer <key>` header, or None if malformed."""
+    if authorization is None:
+        return None
+
+    scheme, _, key = authorization.strip().partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or " " in key:
+        return None
+    if not _is_printable_ascii(key, MAX_API_KEY_LENGTH):
+        return None
+    return key
+
+
+def _is_printable_ascii(text: str, max_length: int) -> bool:
+    return 0 < len(text) <= max_length and text.isascii() and text.isprintable()

@@ -1,0 +1,228 @@
+"""The bodies the API reads and writes, one schema each, with JSON names in camelCase.
+
+Request schemas check types and shapes so that a client learns which field
+is wrong; the rules of the values themselves (trimming, lengths) belong to
+the domain, whose refusals reach the client with the same `details`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_dump,
+    validate,
+    validates_schema,
+)
+
+from api.etags import IfMatch
+from api.fields import QueryInteger, Text, Timestamp
+from application.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+
+NAME_DOC = "Trimmed, then 1 to 200 characters"
+DESCRIPTION_DOC = "Trimmed, then at most 10,000 characters; null for none"
+
+
+# Errors.
+
+
+class ErrorSchema(Schema):
+    """The body of every error answer."""
+
+    error = fields.String(
+        required=True, metadata={"description": "Reason phrase of the status"}
+    )
+    message = fields.String(required=True)
+    request_id = fields.String(required=True, data_key="requestId")
+    details = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "What is wrong with each field, for 400 answers"},
+    )
+
+
+# Resources.
+
+
+class ProjectSchema(Schema):
+    id = fields.String(metadata={"example": "proj_01jsq3v7h8c2m0x4n6p9r5t1wz"})
+    name = fields.String()
+    description = fields.String(allow_none=True)
+    workspace_id = fields.String(data_key="workspaceId")
+    created_at = Timestamp(data_key="createdAt")
+    updated_at = Timestamp(data_key="updatedAt")
+    job_count = fields.Integer(data_key="jobCount")
+    task_count = fields.Integer(data_key="taskCount")
+
+
+class DeletedProjectSchema(Schema):
+    id = fields.String()
+    deleted = fields.Boolean()
+
+
+class JobSchema(Schema):
+    id = fields.String(metadata={"example": "job_01jsq3v7h8c2m0x4n6p9r5t1wz"})
+    name = fields.String()
+    workspace_id = fields.String(data_key="workspaceId")
+    project_id = fields.String(allow_none=True, data_key="projectId")
+    created_at = Timestamp(data_key="createdAt")
+    updated_at = Timestamp(data_key="updatedAt")
+
+
+class TaskSchema(Schema):
+    id = fields.String(metadata={"example": "task_01jsq3v7h8c2m0x4n6p9r5t1wz"})
+    name = fields.String()
+    description = fields.String(allow_none=True)
+    workspace_id = fields.String(data_key="workspaceId")
+    project_id = fields.String(allow_none=True, data_key="projectId")
+    archived = fields.Boolean()
+    archived_at = Timestamp(allow_none=True, data_key="archivedAt")
+    created_at = Timestamp(data_key="createdAt")
+    updated_at = Timestamp(data_key="updatedAt")
+
+
+# Pages.
+
+
+class PaginationSchema(Schema):
+    page = fields.Integer()
+    limit = fields.Integer()
+    total = fields.Integer()
+    total_pages = fields.Integer(data_key="totalPages")
+    has_more = fields.Boolean(data_key="hasMore")
+    next_cursor = fields.String(
+        allow_none=True,
+        data_key="nextCursor",
+        metadata={"description": "`cursor` of the next page; null on the last"},
+    )
+
+
+class _PageSchema(Schema):
+    """A page of a list: its items as `data`, and where it stands as `pagination`."""
+
+    @pre_dump
+    def split_page(self, page: Page[Any], **kwargs: Any) -> dict[str, Any]:
+        return {"data": page.items, "pagination": page}
+
+
+class ProjectPageSchema(_PageSchema):
+    data = fields.List(fields.Nested(ProjectSchema))
+    pagination = fields.Nested(PaginationSchema)
+
+
+class JobPageSchema(_PageSchema):
+    data = fields.List(fields.Nested(JobSchema))
+    pagination = fields.Nested(PaginationSchema)
+
+
+class TaskPageSchema(_PageSchema):
+    data = fields.List(fields.Nested(TaskSchema))
+    pagination = fields.Nested(PaginationSchema)
+
+
+# Requests.
+
+
+class ListQuerySchema(Schema):
+    """Which page of a list to read: by number, or after a cursor, never both."""
+
+    page = QueryInteger(
+        validate=validate.Range(min=1),
+        metadata={"description": "Page number, from 1 (default 1)"},
+    )
+    limit = QueryInteger(
+        validate=validate.Range(min=1, max=MAX_LIMIT),
+        load_default=DEFAULT_LIMIT,
+        metadata={"description": f"Items per page, 1 to {MAX_LIMIT}"},
+    )
+    cursor = Text(metadata={"description": "`nextCursor` of the previous page"})
+
+    @validates_schema
+    def refuse_page_with_cursor(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "page" in data and "cursor" in data:
+            raise ValidationError("cannot be combined with page", "cursor")
+
+    @post_load
+    def as_page_arguments(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Load as the keyword arguments of the `list_` queries: None when not given."""
+        return {"page": None, "cursor": None, **data}
+
+
+class MemberListQuerySchema(ListQuerySchema):
+    """A page of jobs or tasks, optionally only those of one project."""
+
+    project_id = Text(
+        data_key="projectId",
+        metadata={"description": "Only those assigned to this project"},
+    )
+
+
+class ProjectCreationSchema(Schema):
+    name = Text(required=True, metadata={"description": NAME_DOC})
+    description = Text(
+        allow_none=True, load_default=None, metadata={"description": DESCRIPTION_DOC}
+    )
+
+
+class ProjectChangesSchema(Schema):
+    """A change of name, description or both; `description: null` clears it.
+
+    Loads as the keyword arguments of `update_project`.
+    """
+
+    name = Text(metadata={"description": NAME_DOC})
+    description = Text(allow_none=True, metadata={"description": DESCRIPTION_DOC})
+
+    @validates_schema
+    def require_a_change(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data:
+            raise ValidationError("must contain name, description or both", "body")
+
+    @post_load
+    def as_update(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return {
+            "name": data.get("name"),
+            "description": data.get("description"),
+            "change_description": "description" in data,
+        }
+
+
+class PreconditionSchema(Schema):
+    """The If-Match header: the versions of the project a write may apply to.
+
+    Without the header it loads as nothing, and the write applies to any version.
+    """
+
+    expected_versions = IfMatch(
+        data_key="If-Match",
+        metadata={
+            "description": 'ETags of the versions the write may apply to, or "*"'
+        },
+    )
+
+
+class JobAssignmentSchema(Schema):
+    job_id = Text(required=True, data_key="jobId")
+
+
+class TaskAssignmentSchema(Schema):
+    task_id = Text(required=True, data_key="taskId")
+
+
+class JobCreationSchema(Schema):
+    name = Text(required=True, metadata={"description": NAME_DOC})
+
+
+class TaskCreationSchema(Schema):
+    name = Text(required=True, metadata={"description": NAME_DOC})
+    description = Text(
+        allow_none=True, load_default=None, metadata={"description": DESCRIPTION_DOC}
+    )
+
+
+class HealthSchema(Schema):
+    status = fields.String(metadata={"example": "ok"})
