@@ -8,6 +8,7 @@ the app itself so that the page works without any network access.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from flask.views import MethodView
 from flask.wrappers import Response
 from swagger_ui_bundle import swagger_ui_path
 
-from api import jobs, projects, tasks
+from api import events, jobs, projects, tasks
 from api.blueprint import Blueprint, PublicIdConverter
 from api.context import Services, current_services, install_services
 from api.errors import register_error_handlers
@@ -79,14 +80,20 @@ def create_app(
     application: ProjectsApplication,
     identity: IdentityDirectory,
     check_store: Callable[[], None] | None = None,
+    *,
+    stream_heartbeat: float = 15.0,
+    stopping: threading.Event | None = None,
 ) -> Flask:
     """Build the HTTP API around an application and an identity directory.
 
     `check_store`, when given, is called by GET /health and should raise the
-    store's own error when the store cannot be reached.
+    store's own error when the store cannot be reached. Event streams send a
+    heartbeat every `stream_heartbeat` seconds and end once `stopping` is set.
     """
     app = Flask(__name__)
     app.config.update(_configuration())
+    app.config[events.HEARTBEAT_CONFIG] = stream_heartbeat
+    app.config[events.STOPPING_CONFIG] = stopping
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.url_map.converters["public_id"] = PublicIdConverter
     install_services(app, Services(application, identity, check_store))
@@ -95,7 +102,7 @@ def create_app(
     api = ProjectsApi(app)
     api.register_field(IfMatch, "string", None)
     api.spec.components.security_scheme("apiKey", {"type": "http", "scheme": "bearer"})
-    for blueprint in (projects.blp, jobs.blp, tasks.blp, health):
+    for blueprint in (projects.blp, jobs.blp, tasks.blp, events.blp, health):
         api.register_blueprint(blueprint)
     app.add_url_rule(
         f"{DOCS_STATIC_URL}<path:filename>", "docs_static", _serve_swagger_ui_file

@@ -76,3 +76,19 @@ class QueryInteger(fields.Integer):
         if len(value) > MAX_QUERY_DIGITS:
             raise ValidationError("is too large")
         return int(value)
+
+
+class EventData(fields.Field[dict[str, Any]]):
+    """An event's payload, with its field names in the API's camelCase."""
+
+    def _serialize(
+        self, value: dict[str, Any] | None, attr: str | None, obj: Any, **kwargs: Any
+    ) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        return {_camel(name): item for name, item in value.items()}
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.capitalize() for part in rest)

@@ -15,7 +15,9 @@ from api.blueprint import ERRORS_OF_A_BODY, Blueprint
 from api.context import current_actor, current_application
 from api.etags import ETAG_HEADER_DOC, answer_not_modified, etag_headers
 from api.schemas import (
+    AsOfQuerySchema,
     DeletedProjectSchema,
+    EventPageSchema,
     JobAssignmentSchema,
     ListQuerySchema,
     PreconditionSchema,
@@ -25,6 +27,7 @@ from api.schemas import (
     ProjectSchema,
     TaskAssignmentSchema,
 )
+from application.events import EventView
 from application.pagination import Page
 from application.views import ProjectView
 
@@ -69,13 +72,18 @@ class ProjectCollection(MethodView):
 
 @blp.route("/<public_id:id>")
 class ProjectItem(MethodView):
+    @blp.arguments(AsOfQuerySchema, location="query")
     @blp.response(200, ProjectSchema, headers=ETAG_HEADER_DOC)
     @blp.alt_response(304, description="Not Modified: the ETag sent is current")
-    @blp.documents_errors(404)
+    @blp.documents_errors(400, 404)
     @blp.doc(parameters=[IF_NONE_MATCH_DOC])
-    def get(self, id: str) -> ProjectAnswer:
-        """Get a project."""
-        project = current_application().get_project(current_actor(), id)
+    def get(self, query: dict[str, Any], id: str) -> ProjectAnswer:
+        """Get a project, or with `asOf` the project as it was at that time."""
+        application, actor = current_application(), current_actor()
+        if "as_of" in query:
+            project = application.get_project_as_of(actor, id, query["as_of"])
+        else:
+            project = application.get_project(actor, id)
         return project, etag_headers(project.version)
 
     @blp.arguments(ProjectChangesSchema)
@@ -100,6 +108,19 @@ class ProjectItem(MethodView):
             current_actor(), id, **precondition
         )
         return {"id": deleted_id, "deleted": True}
+
+
+@blp.route("/<public_id:id>/history")
+class ProjectHistory(MethodView):
+    @blp.arguments(ListQuerySchema, location="query")
+    @blp.response(200, EventPageSchema)
+    @blp.documents_errors(400, 404)
+    def get(self, query: dict[str, Any], id: str) -> Page[EventView]:
+        """The project's events and its assignments' events, oldest first.
+
+        Still readable after the project is deleted.
+        """
+        return current_application().project_history(current_actor(), id, **query)
 
 
 @blp.route("/<public_id:id>/jobs")

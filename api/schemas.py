@@ -20,10 +20,13 @@ from marshmallow import (
 )
 
 from api.etags import IfMatch
-from api.fields import QueryInteger, Text, Timestamp
+from api.fields import EventData, QueryInteger, Text, Timestamp
+from application.events import FeedPage
 from application.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 NAME_DOC = "Trimmed, then 1 to 200 characters"
+DEFAULT_FEED_LIMIT = 100
+MAX_FEED_LIMIT = 1_000
 DESCRIPTION_DOC = "Trimmed, then at most 10,000 characters; null for none"
 
 
@@ -85,6 +88,25 @@ class TaskSchema(Schema):
     updated_at = Timestamp(data_key="updatedAt")
 
 
+class EventSchema(Schema):
+    """One event of the log, with public ids; `data` is its payload."""
+
+    type = fields.String(metadata={"example": "JobAssigned"})
+    resource_id = fields.String(
+        data_key="resourceId",
+        metadata={"description": "The project, job or task the event belongs to"},
+    )
+    version = fields.Integer(
+        metadata={"description": "The event's place in that resource's history"}
+    )
+    occurred_at = Timestamp(data_key="occurredAt")
+    actor_id = fields.String(data_key="actorId", metadata={"description": "Who did it"})
+    data = EventData()
+    position = fields.Integer(
+        metadata={"description": "The event's place in the log: a feed checkpoint"}
+    )
+
+
 # Pages.
 
 
@@ -122,6 +144,32 @@ class JobPageSchema(_PageSchema):
 class TaskPageSchema(_PageSchema):
     data = fields.List(fields.Nested(TaskSchema))
     pagination = fields.Nested(PaginationSchema)
+
+
+class EventPageSchema(_PageSchema):
+    data = fields.List(fields.Nested(EventSchema))
+    pagination = fields.Nested(PaginationSchema)
+
+
+class FeedPositionSchema(Schema):
+    after = fields.Integer(metadata={"description": "The position asked for"})
+    limit = fields.Integer()
+    has_more = fields.Boolean(data_key="hasMore")
+    next_after = fields.Integer(
+        data_key="nextAfter",
+        metadata={"description": "`after` of the next request: the last position"},
+    )
+
+
+class FeedPageSchema(Schema):
+    """Events of the workspace after a position, in commit order."""
+
+    data = fields.List(fields.Nested(EventSchema))
+    pagination = fields.Nested(FeedPositionSchema)
+
+    @pre_dump
+    def split_page(self, page: FeedPage, **kwargs: Any) -> dict[str, Any]:
+        return {"data": page.items, "pagination": page}
 
 
 # Requests.
@@ -226,3 +274,35 @@ class TaskCreationSchema(Schema):
 
 class HealthSchema(Schema):
     status = fields.String(metadata={"example": "ok"})
+
+
+class FeedQuerySchema(Schema):
+    """Where to read the event feed from."""
+
+    after = QueryInteger(
+        load_default=0,
+        metadata={"description": "Position after which to read (default 0)"},
+    )
+    limit = QueryInteger(
+        validate=validate.Range(min=1, max=MAX_FEED_LIMIT),
+        load_default=DEFAULT_FEED_LIMIT,
+        metadata={"description": f"Events per answer, 1 to {MAX_FEED_LIMIT}"},
+    )
+
+
+class StreamQuerySchema(Schema):
+    """Where a stream starts when the client sends no `Last-Event-ID`."""
+
+    after = QueryInteger(
+        metadata={"description": "Position after which to stream (default 0)"},
+    )
+
+
+class AsOfQuerySchema(Schema):
+    """A moment in the past, to see a resource as it was then."""
+
+    as_of = fields.AwareDateTime(
+        data_key="asOf",
+        format="iso",
+        metadata={"description": "RFC 3339 time, e.g. 2026-04-28T12:00:00.000Z"},
+    )

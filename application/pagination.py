@@ -15,7 +15,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from application.errors import InvalidInputError
 
@@ -100,6 +100,30 @@ class CursorCodec:
 
     def decode(self, cursor: str, scope: ListScope) -> tuple[SortKey, int]:
         """Return the sort key and offset carried by `cursor` for this list."""
+        payload = self._payload(cursor, scope)
+        updated_at = datetime.fromtimestamp(payload["u"] / 1000, tz=UTC)
+        return SortKey(updated_at=updated_at, id=payload["i"]), int(payload["o"])
+
+    def encode_position(self, scope: ListScope, position: int, offset: int) -> str:
+        """A cursor for a list ordered by position in the event log."""
+        payload = {
+            "k": scope.kind,
+            "w": scope.workspace_id,
+            "p": scope.project_id,
+            "a": position,
+            "o": offset,
+        }
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        return _b64(body) + "." + _b64(self._sign(body))
+
+    def decode_position(self, cursor: str, scope: ListScope) -> tuple[int, int]:
+        """Return the position and offset carried by a cursor of `encode_position`."""
+        payload = self._payload(cursor, scope)
+        if "a" not in payload:
+            raise _invalid()
+        return int(payload["a"]), int(payload["o"])
+
+    def _payload(self, cursor: str, scope: ListScope) -> dict[str, Any]:
         try:
             body_part, signature_part = cursor.split(".")
             body = _unb64(body_part)
@@ -109,12 +133,11 @@ class CursorCodec:
         if not hmac.compare_digest(signature, self._sign(body)):
             raise _invalid()
 
-        payload = json.loads(body)
+        payload: dict[str, Any] = json.loads(body)
         expected = (scope.kind, scope.workspace_id, scope.project_id)
         if (payload["k"], payload["w"], payload["p"]) != expected:
             raise _invalid()
-        updated_at = datetime.fromtimestamp(payload["u"] / 1000, tz=UTC)
-        return SortKey(updated_at=updated_at, id=payload["i"]), int(payload["o"])
+        return payload
 
     def _sign(self, body: bytes) -> bytes:
         return hmac.new(self._secret, body, hashlib.sha256).digest()[:16]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from eventsourcing.persistence import StoredEvent
+
 from application.pagination import PageRequest, Slice
 from application.views import JobView, ProjectView, TaskView
 
@@ -47,3 +49,45 @@ class IdentityDirectory(Protocol):
         ...
 
     def is_member(self, user_id: str, workspace_id: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """A stored event with its place in the log and the workspace it belongs to."""
+
+    position: int
+    workspace_id: str
+    stored: StoredEvent
+
+
+class EventLog(Protocol):
+    """The log of every event, read in the order in which events were committed.
+
+    A reader that asks for the events after the last position it saw never
+    misses one: positions become visible in order.
+    """
+
+    def read(
+        self,
+        *,
+        after: int,
+        limit: int,
+        workspace_id: str | None = None,
+        until: int | None = None,
+    ) -> list[LoggedEvent]:
+        """Events after position `after` (up to `until`), of one workspace or all."""
+        ...
+
+    def read_project(
+        self, workspace_id: str, project_id: str, *, after: int, offset: int, limit: int
+    ) -> list[LoggedEvent]:
+        """A project's events and its members' assignment events, oldest first."""
+        ...
+
+    def count_project(self, workspace_id: str, project_id: str) -> int:
+        """How many events `read_project` can return for the project."""
+        ...
+
+    def wait_for_commit(self, timeout: float) -> None:
+        """Return when new events may have been committed, or after `timeout`."""
+        ...

@@ -10,10 +10,12 @@ which the event store keeps current in the same transaction as the events.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import random
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import datetime
 from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
 from eventsourcing.application import (
@@ -38,6 +40,7 @@ from application.errors import (
     PreconditionFailedError,
     RuleViolationError,
 )
+from application.events import EventView, FeedPage
 from application.pagination import (
     CursorCodec,
     ListScope,
@@ -45,7 +48,7 @@ from application.pagination import (
     PageRequest,
     Slice,
 )
-from application.ports import ReadModels
+from application.ports import EventLog, LoggedEvent, ReadModels
 from application.views import Actor, JobView, ProjectView, TaskView
 from domain import assignment
 from domain.errors import (
@@ -56,7 +59,7 @@ from domain.errors import (
     ProjectDeletedError,
     TaskArchivedError,
 )
-from domain.events import Snapshot, rebuild
+from domain.events import DomainEvent, Snapshot, rebuild
 from domain.identifiers import JOB_PREFIX, PROJECT_PREFIX, TASK_PREFIX
 from domain.job import Job
 from domain.project import Project
@@ -73,6 +76,9 @@ MAX_ATTEMPTS = 40
 # each load reads the events recorded after its version (by any process), so
 # the cache saves reading and decoding history, never a consistency check.
 AGGREGATE_CACHE_SIZE = 5_000
+STREAM_BATCH = 100
+STREAM_WAIT = 5.0
+EXPORT_BATCH = 2_000
 MAX_ID_LENGTH = 100
 
 
@@ -133,10 +139,12 @@ class ProjectsApplication(Application[str]):
         factory: InfrastructureFactory[Any],
         read_models: ReadModels,
         cursors: CursorCodec,
+        event_log: EventLog,
     ) -> None:
         self._given_factory = factory
         self.read_models = read_models
         self.cursors = cursors
+        self.event_log = event_log
         super().__init__(
             env={
                 "IS_SNAPSHOTTING_ENABLED": "y",
@@ -329,6 +337,127 @@ class ProjectsApplication(Application[str]):
         found = self.read_models.list_tasks(actor.workspace_id, request, project_id)
         return self._page(scope, request, found)
 
+    # The event log.
+
+    def list_events(self, actor: Actor, after: int, limit: int) -> FeedPage:
+        """The workspace's events after position `after`, in commit order."""
+        logged = self.event_log.read(
+            after=after, limit=limit + 1, workspace_id=actor.workspace_id
+        )
+        return FeedPage(
+            items=[self._event_view(each) for each in logged[:limit]],
+            after=after,
+            limit=limit,
+            has_more=len(logged) > limit,
+        )
+
+    def stream_events(
+        self,
+        actor: Actor,
+        after: int,
+        *,
+        heartbeat: float,
+        should_stop: Callable[[], bool],
+    ) -> Iterator[EventView | None]:
+        """Yield the workspace's events after `after` as they are committed.
+
+        Yields None when nothing came for `heartbeat` seconds, so that the
+        caller can keep the connection alive; ends when `should_stop()`.
+        """
+        waited = 0.0
+        while not should_stop():
+            page = self.list_events(actor, after, STREAM_BATCH)
+            yield from page.items
+            after = page.next_after
+            if page.has_more:
+                continue
+            if page.items:
+                waited = 0.0
+            started = time.monotonic()
+            self.event_log.wait_for_commit(min(heartbeat - waited, STREAM_WAIT))
+            waited += time.monotonic() - started
+            if waited >= heartbeat:
+                waited = 0.0
+                yield None
+
+    def export_events(
+        self,
+        *,
+        workspace_id: str | None = None,
+        after: int = 0,
+        until: int | None = None,
+    ) -> Iterator[EventView]:
+        """Every event of the log (or of one workspace) in a range of positions."""
+        while True:
+            batch = self.event_log.read(
+                after=after, limit=EXPORT_BATCH, workspace_id=workspace_id, until=until
+            )
+            if not batch:
+                return
+            yield from (self._event_view(each) for each in batch)
+            after = batch[-1].position
+
+    def project_history(
+        self,
+        actor: Actor,
+        project_id: str,
+        limit: int,
+        page: int | None,
+        cursor: str | None,
+    ) -> Page[EventView]:
+        """The project's events and its assignments' events, oldest first.
+
+        The history stays readable after the project is deleted.
+        """
+        scope = ListScope("history", actor.workspace_id, project_id)
+        total = self.event_log.count_project(actor.workspace_id, project_id)
+        if total == 0:
+            raise NotFoundError("project", project_id)
+        after, offset = 0, ((page or 1) - 1) * limit
+        if cursor is not None:
+            after, offset = self.cursors.decode_position(cursor, scope)
+        logged = self.event_log.read_project(
+            actor.workspace_id,
+            project_id,
+            after=after,
+            offset=0 if cursor is not None else offset,
+            limit=limit + 1,
+        )
+        items = [self._event_view(each) for each in logged[:limit]]
+        has_more = len(logged) > limit
+        next_cursor = None
+        if has_more and items:
+            next_cursor = self.cursors.encode_position(
+                scope, items[-1].position, offset + len(items)
+            )
+        return Page(
+            items=items,
+            page=offset // limit + 1,
+            limit=limit,
+            total=total,
+            has_more=has_more,
+            next_cursor=next_cursor,
+        )
+
+    def get_project_as_of(
+        self, actor: Actor, project_id: str, moment: datetime
+    ) -> ProjectView:
+        """The project as it was at `moment`, rebuilt from its events alone."""
+        # Loaded first to refuse ids of other workspaces, deleted projects included.
+        self._load(actor, Project, PROJECT_PREFIX, project_id)
+        history = itertools.takewhile(
+            lambda event: _occurred_at(event) <= moment, self.events.get(project_id)
+        )
+        then = rebuild(None, history)
+        if not isinstance(then, Project) or then.is_deleted:
+            raise NotFoundError("project", project_id)
+        return ProjectView.of(then)
+
+    def _event_view(self, logged: LoggedEvent) -> EventView:
+        event = self.mapper.to_domain_event(logged.stored)
+        assert isinstance(event, DomainEvent)
+        return EventView.of(event, logged.position)
+
     # Loading.
 
     def _load_project(self, actor: Actor, project_id: str) -> Project:
@@ -433,6 +562,11 @@ class ProjectsApplication(Application[str]):
                 self.snapshots.put([snapshot])
             except RecordConflictError:
                 logger.debug("snapshot of %s already taken", aggregate_id)
+
+
+def _occurred_at(event: object) -> datetime:
+    assert isinstance(event, DomainEvent)
+    return event.timestamp
 
 
 def _check_version(project: Project, expected: Collection[int] | None) -> None:

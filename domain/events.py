@@ -58,8 +58,8 @@ class DomainEvent(CanMutateAggregate[str]):
         return type(self).TOPIC
 
     @property
-    def project_id(self) -> str | None:
-        """The project this event concerns, if any: used to index history."""
+    def related_project_id(self) -> str | None:
+        """The project whose history this event belongs to, if any."""
         return None
 
 

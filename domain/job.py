@@ -47,7 +47,7 @@ class Job(BaseAggregate[str]):
             JobAssigned,
             workspace_id=self.workspace_id,
             actor_id=actor_id,
-            assigned_to=project_id,
+            project_id=project_id,
         )
 
     def unassign(self, *, actor_id: str, project_id: str) -> None:
@@ -58,7 +58,7 @@ class Job(BaseAggregate[str]):
             JobUnassigned,
             workspace_id=self.workspace_id,
             actor_id=actor_id,
-            unassigned_from=project_id,
+            project_id=project_id,
         )
 
 
@@ -89,25 +89,47 @@ class JobCreated(CanInitAggregate[str], JobEvent):
 @recorded_as("JobAssigned")
 @dataclass(frozen=True)
 class JobAssigned(JobEvent):
-    assigned_to: str
+    """The job joined a project.
+
+    Version 1 named the project `assigned_to`; version 2 names it `project_id`.
+    """
+
+    project_id: str
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["project_id"] = state.pop("assigned_to")
 
     @property
-    def project_id(self) -> str | None:
-        return self.assigned_to
+    def related_project_id(self) -> str | None:
+        return self.project_id
 
     def evolve(self, job: Job) -> None:
-        job.project_id = self.assigned_to
+        job.project_id = self.project_id
         job.updated_at = self.timestamp
 
 
 @recorded_as("JobUnassigned")
 @dataclass(frozen=True)
 class JobUnassigned(JobEvent):
-    unassigned_from: str
+    """The job left a project.
+
+    Version 1 named the project `unassigned_from`; version 2 names it `project_id`.
+    """
+
+    project_id: str
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["project_id"] = state.pop("unassigned_from")
 
     @property
-    def project_id(self) -> str | None:
-        return self.unassigned_from
+    def related_project_id(self) -> str | None:
+        return self.project_id
 
     def evolve(self, job: Job) -> None:
         job.project_id = None

@@ -161,7 +161,7 @@ class ProjectEvent(DomainEvent):
         """Change the project's state; runs again whenever it is rebuilt."""
 
     @property
-    def project_id(self) -> str | None:
+    def related_project_id(self) -> str | None:
         return self.originator_id
 
 

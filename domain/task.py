@@ -62,7 +62,7 @@ class Task(BaseAggregate[str]):
             TaskAssigned,
             workspace_id=self.workspace_id,
             actor_id=actor_id,
-            assigned_to=project_id,
+            project_id=project_id,
         )
 
     def unassign(self, *, actor_id: str, project_id: str) -> None:
@@ -73,7 +73,7 @@ class Task(BaseAggregate[str]):
             TaskUnassigned,
             workspace_id=self.workspace_id,
             actor_id=actor_id,
-            unassigned_from=project_id,
+            project_id=project_id,
         )
 
     def archive(self, *, actor_id: str) -> bool:
@@ -116,25 +116,47 @@ class TaskCreated(CanInitAggregate[str], TaskEvent):
 @recorded_as("TaskAssigned")
 @dataclass(frozen=True)
 class TaskAssigned(TaskEvent):
-    assigned_to: str
+    """The task joined a project.
+
+    Version 1 named the project `assigned_to`; version 2 names it `project_id`.
+    """
+
+    project_id: str
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["project_id"] = state.pop("assigned_to")
 
     @property
-    def project_id(self) -> str | None:
-        return self.assigned_to
+    def related_project_id(self) -> str | None:
+        return self.project_id
 
     def evolve(self, task: Task) -> None:
-        task.project_id = self.assigned_to
+        task.project_id = self.project_id
         task.updated_at = self.timestamp
 
 
 @recorded_as("TaskUnassigned")
 @dataclass(frozen=True)
 class TaskUnassigned(TaskEvent):
-    unassigned_from: str
+    """The task left a project.
+
+    Version 1 named the project `unassigned_from`; version 2 names it `project_id`.
+    """
+
+    project_id: str
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["project_id"] = state.pop("unassigned_from")
 
     @property
-    def project_id(self) -> str | None:
-        return self.unassigned_from
+    def related_project_id(self) -> str | None:
+        return self.project_id
 
     def evolve(self, task: Task) -> None:
         task.project_id = None

@@ -37,6 +37,6 @@ class MemoryEventRecorder(POPOApplicationRecorder):
                 self.projector.project(session, domain_events)
             positions = self._update_table(stored_events)
             self.workspace_ids.extend(event.workspace_id for event in domain_events)
-            self.project_ids.extend(event.project_id for event in domain_events)
+            self.project_ids.extend(event.related_project_id for event in domain_events)
         self._notify_listeners()
         return positions

@@ -64,6 +64,8 @@ _INSERT_SNAPSHOT = (
     "(originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s)"
 )
 _LOCK = f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"
+# Wakes the event streams of every process when the transaction commits.
+_NOTIFY = f"NOTIFY {EVENTS_TABLE}"
 
 
 class QuietDatastore(PostgresDatastore):
@@ -99,7 +101,7 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             "topics": [event.topic for event in stored_events],
             "states": [event.state for event in stored_events],
             "workspaces": [event.workspace_id for event in domain_events],
-            "projects": [event.project_id for event in domain_events],
+            "projects": [event.related_project_id for event in domain_events],
         }
         with (
             self.datastore.get_connection() as connection,
@@ -110,6 +112,7 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             cursor.execute(_INSERT, params, prepare=True)
             positions = sorted(row["notification_id"] for row in cursor.fetchall())
             self.projector.project(PostgresSession(cursor), domain_events)
+            cursor.execute(_NOTIFY)
         return positions
 
 

@@ -4,23 +4,38 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
-from api.app import create_app
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
+from api.app import create_app
 from infrastructure.settings import Settings
 from infrastructure.wiring import build_services
 
 logger = logging.getLogger(__name__)
 
 
+# Set when this worker process is asked to stop, so that event streams end and
+# let the requests in flight finish within the graceful timeout.
+stopping = threading.Event()
+
+
 def build_wsgi_app(settings: Settings) -> Flask:
     """The Flask app of one worker process; the schema already exists."""
     services = build_services(settings, create_schema=False)
-    return create_app(services.application, services.identity, services.check_store)
+    return create_app(
+        services.application,
+        services.identity,
+        services.check_store,
+        stream_heartbeat=settings.stream_heartbeat,
+        stopping=stopping,
+    )
 
 
 class Server(BaseApplication):  # type: ignore[misc]
@@ -42,6 +57,7 @@ class Server(BaseApplication):  # type: ignore[misc]
             "accesslog": "-" if os.environ.get("SOKOSUMI_ACCESS_LOG") else None,
             "errorlog": "-",
             "when_ready": _announce,
+            "post_worker_init": _end_streams_on_exit,
             "proc_name": "sokosumi-projects",
             # gunicorn's control socket sits at one path per user, which two
             # servers on one machine would fight over; nothing here uses it.
@@ -60,6 +76,22 @@ class Server(BaseApplication):  # type: ignore[misc]
 def _announce(arbiter: Arbiter) -> None:
     for listener in arbiter.LISTENERS:
         logger.info("sokosumi-projects ready on %s", _address(str(listener)))
+
+
+def _end_streams_on_exit(worker: Any) -> None:
+    """Chain the worker's SIGTERM and SIGINT handlers with ending the streams."""
+    for signal_number in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        handler = signal.getsignal(signal_number)
+        signal.signal(signal_number, _stopping_then(handler))
+
+
+def _stopping_then(handler: Any) -> Callable[[int, FrameType | None], None]:
+    def handle(signal_number: int, frame: FrameType | None) -> None:
+        stopping.set()
+        if callable(handler):
+            handler(signal_number, frame)
+
+    return handle
 
 
 def _address(listener: str) -> str:

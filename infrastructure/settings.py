@@ -40,6 +40,7 @@ class Settings:
     pool_size: int = 10
     connect_timeout: float = 3.0
     log_level: str = "INFO"
+    stream_heartbeat: float = 15.0
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +50,9 @@ class Settings:
         pool_size = _integer(env, "SOKOSUMI_DB_POOL_SIZE", 10, minimum=1, maximum=500)
         connect_timeout = _number(
             env, "SOKOSUMI_DB_CONNECT_TIMEOUT", 3.0, minimum=0.1, maximum=300
+        )
+        stream_heartbeat = _number(
+            env, "SOKOSUMI_STREAM_HEARTBEAT", 15.0, minimum=0.1, maximum=3600
         )
         log_level = env.get("SOKOSUMI_LOG_LEVEL", "INFO").strip().upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -71,6 +75,7 @@ class Settings:
             pool_size=pool_size,
             connect_timeout=connect_timeout,
             log_level=log_level,
+            stream_heartbeat=stream_heartbeat,
         )
 
 

@@ -114,7 +114,7 @@ class SqliteEventRecorder(ApplicationRecorder):
                         "topic": stored.topic,
                         "state": stored.state,
                         "workspace_id": event.workspace_id,
-                        "project_id": event.project_id,
+                        "project_id": event.related_project_id,
                     },
                 )
                 positions.append(int(rows[0]["notification_id"]))

@@ -9,8 +9,15 @@ from typing import Any
 from eventsourcing.persistence import ApplicationRecorder
 
 from application.pagination import CursorCodec
+from application.ports import EventLog
 from application.service import ProjectsApplication
 from infrastructure.database import PostgresDatabase, SqliteDatabase
+from infrastructure.event_log import (
+    CommitSignal,
+    MemoryEventLog,
+    PostgresCommitSignal,
+    SqlEventLog,
+)
 from infrastructure.identity import IdentityStore, IssuedKey
 from infrastructure.memory_store import MemoryEventRecorder
 from infrastructure.postgres_store import (
@@ -37,6 +44,7 @@ class Services:
     application: ProjectsApplication
     identity: IdentityStore
     recorder: ApplicationRecorder
+    event_log: EventLog
 
     def create_key(self, email: str, workspace_name: str) -> IssuedKey:
         return self.identity.create_key(email, workspace_name)
@@ -77,6 +85,16 @@ def build_services(settings: Settings, *, create_schema: bool = True) -> Service
         database = PostgresDatabase(datastore)
         recorder = PostgresEventRecorder(datastore, projector)
         snapshots = PostgresSnapshotRecorder(datastore)
+        listener = {
+            "host": location.host,
+            "port": location.port,
+            "user": location.user,
+            "password": location.password,
+            "dbname": location.dbname,
+            "connect_timeout": max(1, round(settings.connect_timeout)),
+            **location.options,
+        }
+        event_log: EventLog = SqlEventLog(database, PostgresCommitSignal(listener))
         close = datastore.close
     elif settings.backend == "sqlite":
         assert settings.sqlite_path is not None
@@ -84,21 +102,27 @@ def build_services(settings: Settings, *, create_schema: bool = True) -> Service
         database = sqlite
         recorder = SqliteEventRecorder(sqlite, projector)
         snapshots = SqliteSnapshotRecorder(sqlite)
+        event_log = SqlEventLog(sqlite, CommitSignal())
         close = sqlite.close
     else:
         from eventsourcing.popo import POPOAggregateRecorder
 
         memory = SqliteDatabase(":memory:")
         database = memory
-        recorder = MemoryEventRecorder(memory, projector)
+        memory_recorder = MemoryEventRecorder(memory, projector)
+        recorder = memory_recorder
         snapshots = POPOAggregateRecorder()
+        event_log = MemoryEventLog(memory_recorder)
         close = memory.close
 
     if create_schema:
         ensure_schema(database)
     factory = StoreFactory(recorder, snapshots, close)
     application = ProjectsApplication(
-        factory, SqlReadModels(database), CursorCodec(cursor_secret(database))
+        factory,
+        SqlReadModels(database),
+        CursorCodec(cursor_secret(database)),
+        event_log,
     )
     return Services(
         settings=settings,
@@ -106,4 +130,5 @@ def build_services(settings: Settings, *, create_schema: bool = True) -> Service
         application=application,
         identity=IdentityStore(database),
         recorder=recorder,
+        event_log=event_log,
     )

@@ -73,7 +73,7 @@ def _placed(event: DomainEvent, project_id: str | None) -> list[Operation]:
 
 @operations.register
 def _(event: JobAssigned) -> list[Operation]:
-    return _placed(event, event.assigned_to)
+    return _placed(event, event.project_id)
 
 
 @operations.register

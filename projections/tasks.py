@@ -74,7 +74,7 @@ def _changed(event: DomainEvent, **values: Any) -> list[Operation]:
 
 @operations.register
 def _(event: TaskAssigned) -> list[Operation]:
-    return _changed(event, project_id=event.assigned_to)
+    return _changed(event, project_id=event.project_id)
 
 
 @operations.register
