@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 
 import click
 
@@ -128,3 +129,55 @@ def replay() -> None:
         f"Replayed {report.events} events in {report.seconds:.2f} s "
         f"({report.events_per_second:,.0f} events/s)."
     )
+
+
+@main.group()
+def events() -> None:
+    """Read the event log."""
+
+
+@events.command("export")
+@click.option("--workspace", "workspace_id", help="Only this workspace (ws_...).")
+@click.option(
+    "--after", default=0, type=click.IntRange(0), help="Start after this position."
+)
+@click.option("--until", type=click.IntRange(0), help="Stop at this position.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    default="-",
+    show_default=True,
+    help="File to write, or - for standard output.",
+)
+def export_events(
+    workspace_id: str | None, after: int, until: int | None, output: str
+) -> None:
+    """Write the event log as JSON Lines, one event per line, in commit order."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from infrastructure.export import event_line
+    from infrastructure.wiring import build_services
+
+    services = build_services(_settings())
+    console = Console(stderr=True)
+    written = 0
+    started = time.perf_counter()
+    try:
+        last = services.recorder.max_notification_id() or 0
+        total = max(0, min(until or last, last) - after)
+        with (
+            click.open_file(output, "w") as sink,
+            Progress(console=console, disable=not console.is_terminal) as progress,
+        ):
+            task = progress.add_task("Exporting events", total=total or None)
+            for event in services.application.export_events(
+                workspace_id=workspace_id, after=after, until=until
+            ):
+                sink.write(event_line(event))
+                written += 1
+                progress.update(task, completed=event.position - after)
+    finally:
+        services.close()
+    seconds = time.perf_counter() - started
+    click.echo(f"Exported {written} events in {seconds:.2f} s.", err=True)
