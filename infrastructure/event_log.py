@@ -1,9 +1,10 @@
 """Reading the event log: a workspace's feed, a project's history, an export.
 
-Positions are the events table's notification ids. Writers issue them under
-the table's lock (PostgreSQL) or the database's write lock (SQLite), so they
-become visible in order, and a reader that asks for what follows the last
-position it saw never skips an event.
+Positions are the events table's notification ids. On SQLite one writer at a
+time issues them, so they become visible in order. On PostgreSQL writers run
+concurrently, and readers read only below the oldest transaction still in
+flight (see postgres_store). Either way a reader that asks for what follows
+the last position it saw never skips an event.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from psycopg.sql import SQL, Identifier
 
 from application.ports import LoggedEvent
 from infrastructure.memory_store import MemoryEventRecorder
+from infrastructure.postgres_store import READABLE
 from infrastructure.recording import EVENTS_TABLE
 from projections.sql import Database
 
@@ -61,6 +63,8 @@ class SqlEventLog:
         statement = (
             f"SELECT {_COLUMNS} FROM {EVENTS_TABLE} WHERE notification_id > :after"
         )
+        if self.database.dialect == "postgresql":
+            statement += f" AND {READABLE}"
         params: dict[str, Any] = {"after": after, "limit": limit}
         if workspace_id is not None:
             statement += " AND workspace_id = :workspace_id"

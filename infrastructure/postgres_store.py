@@ -1,8 +1,13 @@
 """The event store on PostgreSQL, with read models updated in the same transaction.
 
-Inserts take the events table's lock in EXCLUSIVE mode, as the recorder of
-`eventsourcing` does, so that positions become visible in the order they
-were issued and a reader following the log never skips an event.
+Writers run concurrently: no table lock. Instead, every event records the id
+of the transaction that wrote it, and its position is that transaction id
+shifted left by 20 bits, plus the event's ordinal in the transaction. A
+reader reads only events of transactions older than the oldest one still in
+flight (`READABLE`): every transaction that could still commit has a larger
+id, so its events land after every position already read, and a reader that
+follows positions never skips an event. The price is that a long write
+transaction holds back the feed until it ends.
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+import psycopg
+from eventsourcing.persistence import IntegrityError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
@@ -51,20 +57,44 @@ SCHEMA = [
 )""",
 ]
 
+# Ordinal bits of a position: at most 2**20 - 1 events in one transaction.
+ORDINAL_BITS = 20
+MAX_EVENTS_PER_TRANSACTION = 2**ORDINAL_BITS - 1
+
+# Rows are inserted in key order, so that concurrent writers meet on shared
+# keys in the same order; positions keep the order the events were given in.
 _INSERT = (
-    f"INSERT INTO {EVENTS_TABLE} "
-    "(originator_id, originator_version, topic, state, workspace_id, project_id) "
-    "SELECT * FROM unnest("
-    "%(ids)s::text[], %(versions)s::bigint[], %(topics)s::text[], "
+    f"INSERT INTO {EVENTS_TABLE} (originator_id, originator_version, topic, state, "
+    "workspace_id, project_id, notification_id, transaction_id) "
+    "SELECT e.id, e.version, e.topic, e.state, e.workspace_id, e.project_id, "
+    f"(pg_current_xact_id()::text::bigint << {ORDINAL_BITS}) + e.ordinal, "
+    "pg_current_xact_id() "
+    "FROM unnest(%(ids)s::text[], %(versions)s::bigint[], %(topics)s::text[], "
     "%(states)s::bytea[], %(workspaces)s::text[], %(projects)s::text[]) "
+    "WITH ORDINALITY "
+    "AS e(id, version, topic, state, workspace_id, project_id, ordinal) "
+    "ORDER BY e.id, e.version "
     "RETURNING notification_id"
 )
+
+# The condition that keeps a reader below every transaction still in flight.
+READABLE = "transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+
+# Changes the events table of the first schema to positions by transaction.
+ORDER_BY_TRANSACTION = [
+    f"ALTER TABLE {EVENTS_TABLE} ALTER COLUMN notification_id DROP DEFAULT",
+    f"DROP SEQUENCE IF EXISTS {EVENTS_TABLE}_notification_id_seq",
+    f"ALTER TABLE {EVENTS_TABLE} "
+    "ADD COLUMN IF NOT EXISTS transaction_id xid8 NOT NULL DEFAULT '1'",
+    f"ALTER TABLE {EVENTS_TABLE} ALTER COLUMN transaction_id DROP DEFAULT",
+]
 _INSERT_SNAPSHOT = (
     f"INSERT INTO {SNAPSHOTS_TABLE} "
     "(originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s)"
 )
-_LOCK = f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"
-# Wakes the event streams of every process when the transaction commits.
+# Wakes the event streams of every process. Sent after the commit, in a
+# transaction of its own: a transaction that notifies holds a database-wide
+# lock through its commit, which would make writers commit one at a time.
 _NOTIFY = f"NOTIFY {EVENTS_TABLE}"
 
 
@@ -95,6 +125,9 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         domain_events = domain_events_of(stored_events, kwargs)
         if not stored_events:
             return []
+        if len(stored_events) > MAX_EVENTS_PER_TRANSACTION:
+            msg = f"at most {MAX_EVENTS_PER_TRANSACTION} events fit in one transaction"
+            raise ProgrammingError(msg)
         params = {
             "ids": [str(event.originator_id) for event in stored_events],
             "versions": [event.originator_version for event in stored_events],
@@ -103,17 +136,18 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             "workspaces": [event.workspace_id for event in domain_events],
             "projects": [event.related_project_id for event in domain_events],
         }
-        with (
-            self.datastore.get_connection() as connection,
-            connection.transaction(),
-            connection.cursor() as cursor,
-        ):
-            cursor.execute(_LOCK)
-            cursor.execute(_INSERT, params, prepare=True)
-            positions = sorted(row["notification_id"] for row in cursor.fetchall())
-            self.projector.project(PostgresSession(cursor), domain_events)
-            cursor.execute(_NOTIFY)
-        return positions
+        with self.datastore.get_connection() as connection:
+            try:
+                with connection.transaction(), connection.cursor() as cursor:
+                    cursor.execute(_INSERT, params, prepare=True)
+                    rows = cursor.fetchall()
+                    self.projector.project(PostgresSession(cursor), domain_events)
+            except psycopg.errors.TransactionRollback as error:
+                # A deadlock or a serialization failure between writers is a
+                # lost race like any other: the command decides again.
+                raise IntegrityError(str(error)) from error
+            connection.execute(_NOTIFY)
+        return sorted(row["notification_id"] for row in rows)
 
 
 class PostgresSnapshotRecorder(PostgresAggregateRecorder):

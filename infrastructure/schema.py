@@ -40,8 +40,15 @@ def _initial(session: SqlSession) -> None:
     )
 
 
+def _order_by_transaction(session: SqlSession) -> None:
+    if session.dialect == "postgresql":
+        for statement in postgres_store.ORDER_BY_TRANSACTION:
+            session.execute(statement)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[SqlSession], None]]] = [
     (1, "events, snapshots, read models, identity", _initial),
+    (2, "positions in the log ordered by transaction", _order_by_transaction),
 ]
 
 
