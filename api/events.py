@@ -13,13 +13,19 @@ from typing import Any
 
 from flask import Response, current_app, request, stream_with_context
 from flask.views import MethodView
-from marshmallow import ValidationError
+from marshmallow import ValidationError, validate
 
 from api.blueprint import Blueprint
 from api.context import current_actor, current_application
 from api.errors import RequestValidationError
 from api.fields import QueryInteger
-from api.schemas import EventSchema, FeedPageSchema, FeedQuerySchema, StreamQuerySchema
+from api.schemas import (
+    MAX_POSITION,
+    EventSchema,
+    FeedPageSchema,
+    FeedQuerySchema,
+    StreamQuerySchema,
+)
 from application.events import EventView, FeedPage
 
 blp = Blueprint(
@@ -32,7 +38,7 @@ blp = Blueprint(
 HEARTBEAT_CONFIG = "SOKOSUMI_STREAM_HEARTBEAT_SECONDS"
 STOPPING_CONFIG = "SOKOSUMI_STOPPING"
 _event_schema = EventSchema()
-_position = QueryInteger()
+_position = QueryInteger(max_digits=19, validate=validate.Range(max=MAX_POSITION))
 
 
 @blp.route("")

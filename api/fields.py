@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import ValidationError, fields
+
+from domain.errors import InvalidValueError
+from domain.values import (
+    DESCRIPTION_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    clean_description,
+    clean_name,
+)
 
 _DIGITS = re.compile(r"[0-9]+")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -57,12 +65,80 @@ class Text(fields.String):
         return text
 
 
+def _trimmed_pattern(min_length: int, max_length: int) -> str:
+    """A regular expression for text of `min_length` to `max_length` once trimmed.
+
+    Leading and trailing whitespace is free; between them, the trimmed text
+    starts and ends with a visible character and holds no NUL.
+    """
+    inner = rf"[^\s\x00](?:[^\x00]{{0,{max_length - 2}}}[^\s\x00])?"
+    if min_length == 0:
+        inner = f"(?:{inner})?"
+    return rf"^\s*{inner}\s*$"
+
+
+class _RuledText(Text):
+    """Text checked by a rule of the domain while the body is parsed.
+
+    The domain checks its values again when a command runs; checking them
+    here too makes a bad value a 400 of the body, answered before any
+    resource is looked up (the contract's order), and the `pattern` states
+    the same rule in the OpenAPI document.
+    """
+
+    def __init__(
+        self, rule: Callable[[str], object], pattern: str, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.rule = rule
+        self.metadata = {"pattern": pattern, **self.metadata}
+
+    def _deserialize(
+        self,
+        value: Any,
+        attr: str | None,
+        data: Mapping[str, Any] | None,
+        **kwargs: Any,
+    ) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            self.rule(text)
+        except InvalidValueError as error:
+            raise ValidationError(error.problem) from None
+        return text
+
+
+class Name(_RuledText):
+    """A name: trimmed, then 1 to 200 characters."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(clean_name, _trimmed_pattern(1, NAME_MAX_LENGTH), **kwargs)
+
+
+class Description(_RuledText):
+    """A description: trimmed, then at most 10,000 characters; null for none."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            clean_description,
+            _trimmed_pattern(0, DESCRIPTION_MAX_LENGTH),
+            allow_none=True,
+            **kwargs,
+        )
+
+
 class QueryInteger(fields.Integer):
     """A whole number written in plain ASCII digits, as query parameters carry them.
 
     Python's int() would also take " 5", "+5", "5_0" and other scripts' digits;
     a query parameter that is anything but digits is refused instead.
+    `max_digits` bounds numbers that reach the database as they are; a page
+    number need not be bounded, since a page past the end reads nothing.
     """
+
+    def __init__(self, *, max_digits: int | None = MAX_QUERY_DIGITS, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.max_digits = max_digits
 
     def _deserialize(
         self,
@@ -73,7 +149,7 @@ class QueryInteger(fields.Integer):
     ) -> int:
         if not isinstance(value, str) or _DIGITS.fullmatch(value) is None:
             raise ValidationError("must be a whole number")
-        if len(value) > MAX_QUERY_DIGITS:
+        if self.max_digits is not None and len(value) > self.max_digits:
             raise ValidationError("is too large")
         return int(value)
 

@@ -44,19 +44,12 @@ def read_json_object() -> dict[str, Any]:
         # A body sent without a length (chunked) is cut off at MAX_READ_BYTES.
         raise _too_large()
 
-    if not is_json_media_type(request.mimetype):
+    if request.mimetype != JSON_MEDIA_TYPE:
         raise UnsupportedMediaType(
             f"The request body must be sent as {JSON_MEDIA_TYPE}"
         )
 
     return parse_json_object(raw)
-
-
-def is_json_media_type(mimetype: str) -> bool:
-    """Whether `mimetype` names JSON: application/json or application/*+json."""
-    if mimetype == JSON_MEDIA_TYPE:
-        return True
-    return mimetype.startswith("application/") and mimetype.endswith("+json")
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:

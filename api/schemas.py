@@ -20,13 +20,21 @@ from marshmallow import (
 )
 
 from api.etags import IfMatch
-from api.fields import EventData, QueryInteger, Text, Timestamp
+from api.fields import (
+    Description,
+    EventData,
+    Name,
+    QueryInteger,
+    Text,
+    Timestamp,
+)
 from application.events import FeedPage
 from application.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 NAME_DOC = "Trimmed, then 1 to 200 characters"
 DEFAULT_FEED_LIMIT = 100
 MAX_FEED_LIMIT = 1_000
+MAX_POSITION = 2**63 - 1
 DESCRIPTION_DOC = "Trimmed, then at most 10,000 characters; null for none"
 
 
@@ -179,6 +187,7 @@ class ListQuerySchema(Schema):
     """Which page of a list to read: by number, or after a cursor, never both."""
 
     page = QueryInteger(
+        max_digits=None,
         validate=validate.Range(min=1),
         metadata={"description": "Page number, from 1 (default 1)"},
     )
@@ -210,9 +219,9 @@ class MemberListQuerySchema(ListQuerySchema):
 
 
 class ProjectCreationSchema(Schema):
-    name = Text(required=True, metadata={"description": NAME_DOC})
-    description = Text(
-        allow_none=True, load_default=None, metadata={"description": DESCRIPTION_DOC}
+    name = Name(required=True, metadata={"description": NAME_DOC})
+    description = Description(
+        load_default=None, metadata={"description": DESCRIPTION_DOC}
     )
 
 
@@ -222,8 +231,8 @@ class ProjectChangesSchema(Schema):
     Loads as the keyword arguments of `update_project`.
     """
 
-    name = Text(metadata={"description": NAME_DOC})
-    description = Text(allow_none=True, metadata={"description": DESCRIPTION_DOC})
+    name = Name(metadata={"description": NAME_DOC})
+    description = Description(metadata={"description": DESCRIPTION_DOC})
 
     @validates_schema
     def require_a_change(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -254,21 +263,21 @@ class PreconditionSchema(Schema):
 
 
 class JobAssignmentSchema(Schema):
-    job_id = Text(required=True, data_key="jobId")
+    job_id = Text(required=True, data_key="jobId", validate=validate.Length(min=1))
 
 
 class TaskAssignmentSchema(Schema):
-    task_id = Text(required=True, data_key="taskId")
+    task_id = Text(required=True, data_key="taskId", validate=validate.Length(min=1))
 
 
 class JobCreationSchema(Schema):
-    name = Text(required=True, metadata={"description": NAME_DOC})
+    name = Name(required=True, metadata={"description": NAME_DOC})
 
 
 class TaskCreationSchema(Schema):
-    name = Text(required=True, metadata={"description": NAME_DOC})
-    description = Text(
-        allow_none=True, load_default=None, metadata={"description": DESCRIPTION_DOC}
+    name = Name(required=True, metadata={"description": NAME_DOC})
+    description = Description(
+        load_default=None, metadata={"description": DESCRIPTION_DOC}
     )
 
 
@@ -280,6 +289,8 @@ class FeedQuerySchema(Schema):
     """Where to read the event feed from."""
 
     after = QueryInteger(
+        max_digits=19,
+        validate=validate.Range(max=MAX_POSITION),
         load_default=0,
         metadata={"description": "Position after which to read (default 0)"},
     )
@@ -294,6 +305,8 @@ class StreamQuerySchema(Schema):
     """Where a stream starts when the client sends no `Last-Event-ID`."""
 
     after = QueryInteger(
+        max_digits=19,
+        validate=validate.Range(max=MAX_POSITION),
         metadata={"description": "Position after which to stream (default 0)"},
     )
 

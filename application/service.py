@@ -416,6 +416,8 @@ class ProjectsApplication(Application[str]):
         after, offset = 0, ((page or 1) - 1) * limit
         if cursor is not None:
             after, offset = self.cursors.decode_position(cursor, scope)
+        elif offset >= total:
+            return Page([], offset // limit + 1, limit, total, False, None)
         logged = self.event_log.read_project(
             actor.workspace_id,
             project_id,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import signal
 import threading
+import uuid
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -13,6 +16,7 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
+from gunicorn.workers.gthread import ThreadWorker
 
 from api.app import create_app
 from infrastructure.settings import Settings
@@ -38,6 +42,57 @@ def build_wsgi_app(settings: Settings) -> Flask:
     )
 
 
+class JsonErrorsWorker(ThreadWorker):  # type: ignore[misc]
+    """gunicorn's threaded worker, answering unreadable requests in JSON.
+
+    gunicorn itself answers a request it cannot parse (a request line or a
+    header too long, a malformed header) before the app sees it, in HTML.
+    This worker lets gunicorn decide the status, then answers with the API's
+    error body and a request id instead.
+    """
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: Any) -> None:
+        captured = _CapturedSocket()
+        super().handle_error(req, captured, addr, exc)
+        status_line = bytes(captured.data).split(b"\r\n", 1)[0].decode("latin-1")
+        _, status, reason = [*status_line.split(" ", 2), "", ""][:3]
+        if not status.isdigit():
+            return
+        request_id = uuid.uuid4().hex
+        body = json.dumps(
+            {
+                "error": reason,
+                "message": f"The request could not be read: {reason.lower()}",
+                "requestId": request_id,
+            }
+        ).encode()
+        head = (
+            f"HTTP/1.1 {status} {reason}\r\n"
+            "Connection: close\r\n"
+            "Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            f"X-Request-Id: {request_id}\r\n\r\n"
+        ).encode("latin-1")
+        with contextlib.suppress(OSError):
+            client.sendall(head + body)
+
+
+class _CapturedSocket:
+    """Stands in for a client socket, keeping what gunicorn would have sent."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def gettimeout(self) -> float:
+        return 0.0
+
+    def setblocking(self, flag: bool) -> None:
+        return None
+
+    def sendall(self, data: bytes) -> None:
+        self.data.extend(data)
+
+
 class Server(BaseApplication):  # type: ignore[misc]
     """gunicorn, configured in code; each worker builds its own app after forking."""
 
@@ -48,7 +103,7 @@ class Server(BaseApplication):  # type: ignore[misc]
         self.options: dict[str, Any] = {
             "bind": f"{host}:{port}",
             "workers": workers,
-            "worker_class": "gthread",
+            "worker_class": JsonErrorsWorker,
             "threads": threads,
             "timeout": 60,
             "graceful_timeout": 20,

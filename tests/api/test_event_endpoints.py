@@ -182,3 +182,32 @@ def test_a_bad_last_event_id_is_refused(client: FlaskClient, auth: Headers) -> N
     answer = client.get("/v1/events/stream", headers={**auth, "Last-Event-ID": "x"})
 
     assert answer.status_code == 400
+
+
+def test_a_page_far_past_the_end_is_empty_not_refused(
+    client: FlaskClient, auth: Headers, create: Create
+) -> None:
+    project = create("projects", name="P")
+    huge = "9" * 40
+
+    listed = client.get(f"/v1/projects?page={huge}", headers=auth)
+    history = client.get(
+        f"/v1/projects/{project['id']}/history?page={huge}", headers=auth
+    )
+
+    assert listed.status_code == 200 and listed.get_json()["data"] == []
+    assert history.status_code == 200 and history.get_json()["data"] == []
+    assert listed.get_json()["pagination"]["hasMore"] is False
+
+
+def test_an_empty_job_id_is_invalid(
+    client: FlaskClient, auth: Headers, create: Create
+) -> None:
+    project = create("projects", name="P")
+
+    answer = client.post(
+        f"/v1/projects/{project['id']}/jobs", json={"jobId": ""}, headers=auth
+    )
+
+    assert answer.status_code == 400
+    assert "jobId" in answer.get_json()["details"]

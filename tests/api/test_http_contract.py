@@ -338,7 +338,13 @@ def test_a_chunked_body_over_64_kib_is_413(client: FlaskClient, auth: Headers) -
 
 @pytest.mark.parametrize(
     "content_type",
-    [None, "text/plain", "application/x-www-form-urlencoded", "application/jsonx"],
+    [
+        None,
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/jsonx",
+        "application/merge-patch+json",
+    ],
 )
 def test_a_body_not_sent_as_json_is_415(
     client: FlaskClient, auth: Headers, content_type: str | None
@@ -353,14 +359,9 @@ def test_a_body_not_sent_as_json_is_415(
 
 
 @pytest.mark.parametrize(
-    "content_type",
-    [
-        "application/json; charset=utf-8",
-        "Application/JSON",
-        "application/merge-patch+json",
-    ],
+    "content_type", ["application/json; charset=utf-8", "Application/JSON"]
 )
-def test_json_media_types_with_parameters_or_suffixes_are_accepted(
+def test_json_with_parameters_or_in_capitals_is_accepted(
     client: FlaskClient, auth: Headers, content_type: str
 ) -> None:
     headers = {**auth, "Content-Type": content_type}
@@ -1043,7 +1044,6 @@ def test_a_list_can_be_narrowed_to_one_project(
         ("page=1.5", "page"),
         ("page=", "page"),
         ("page=%2B1", "page"),
-        ("page=1" + "0" * 20, "page"),
         ("limit=0", "limit"),
         ("limit=101", "limit"),
         ("limit=abc", "limit"),

@@ -1,0 +1,1 @@
+"""End-to-end tests: a real HTTP client against real `sokosumi-projects serve`."""
