@@ -106,9 +106,12 @@ def authenticate() -> Actor:
 
     workspace_id = request.headers.get(WORKSPACE_HEADER, "").strip()
     workspace_id = workspace_id or principal.workspace_id
-    if not _is_printable_ascii(
-        workspace_id, MAX_WORKSPACE_ID_LENGTH
-    ) or not identity.is_member(principal.user_id, workspace_id):
+    # A key is only ever made for a workspace its user is a member of, so
+    # only another workspace needs a look at the memberships.
+    if workspace_id != principal.workspace_id and (
+        not _is_printable_ascii(workspace_id, MAX_WORKSPACE_ID_LENGTH)
+        or not identity.is_member(principal.user_id, workspace_id)
+    ):
         raise Forbidden("The key's user is not a member of the requested workspace")
 
     return Actor(user_id=principal.user_id, workspace_id=workspace_id)

@@ -13,6 +13,7 @@ import functools
 import itertools
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
@@ -101,15 +102,20 @@ def decided_again_on_conflict(
     """Run `command` again, from a fresh load, when a concurrent write wins the race.
 
     The pause between attempts grows and is random, so that racing writers
-    spread out instead of colliding again.
+    spread out instead of colliding again. Within one process, commands on
+    the same resource (the argument after the actor) take turns, so that the
+    threads of a process queue instead of racing each other; version checks
+    still decide between processes.
     """
 
     def run(
         self: ProjectsApplication, /, *args: Params.args, **kwargs: Params.kwargs
     ) -> Result:
+        turn = self.turns.of(str(args[1]))
         for attempt in range(MAX_ATTEMPTS):
             try:
-                return command(self, *args, **kwargs)
+                with turn:
+                    return command(self, *args, **kwargs)
             except RecordConflictError:
                 logger.debug(
                     "version conflict in %s, attempt %d", command.__name__, attempt + 1
@@ -122,6 +128,20 @@ def decided_again_on_conflict(
 
     functools.update_wrapper(run, command)
     return run
+
+
+class Turns:
+    """Locks that let the threads of one process change a resource one at a time.
+
+    Resources share a fixed number of locks, so memory stays bounded; two
+    resources that share a lock merely wait for each other now and then.
+    """
+
+    def __init__(self, stripes: int = 256) -> None:
+        self._locks = [threading.Lock() for _ in range(stripes)]
+
+    def of(self, resource_id: str) -> threading.Lock:
+        return self._locks[hash(resource_id) % len(self._locks)]
 
 
 class ProjectsApplication(Application[str]):
@@ -145,6 +165,7 @@ class ProjectsApplication(Application[str]):
         self.read_models = read_models
         self.cursors = cursors
         self.event_log = event_log
+        self.turns = Turns()
         super().__init__(
             env={
                 "IS_SNAPSHOTTING_ENABLED": "y",

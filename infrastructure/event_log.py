@@ -2,8 +2,8 @@
 
 Positions are the events table's notification ids. On SQLite one writer at a
 time issues them, so they become visible in order. On PostgreSQL writers run
-concurrently, and readers read only below the oldest transaction still in
-flight (see postgres_store). Either way a reader that asks for what follows
+concurrently, and a reader first asks how far it may read (see
+postgres_store.CEILING). Either way a reader that asks for what follows
 the last position it saw never skips an event.
 """
 
@@ -20,7 +20,7 @@ from psycopg.sql import SQL, Identifier
 
 from application.ports import LoggedEvent
 from infrastructure.memory_store import MemoryEventRecorder
-from infrastructure.postgres_store import READABLE
+from infrastructure.postgres_store import CEILING
 from infrastructure.recording import EVENTS_TABLE
 from projections.sql import Database
 
@@ -60,21 +60,27 @@ class SqlEventLog:
         workspace_id: str | None = None,
         until: int | None = None,
     ) -> list[LoggedEvent]:
-        statement = (
-            f"SELECT {_COLUMNS} FROM {EVENTS_TABLE} WHERE notification_id > :after"
-        )
-        if self.database.dialect == "postgresql":
-            statement += f" AND {READABLE}"
+        conditions = ["notification_id > :after"]
         params: dict[str, Any] = {"after": after, "limit": limit}
         if workspace_id is not None:
-            statement += " AND workspace_id = :workspace_id"
+            conditions.append("workspace_id = :workspace_id")
             params["workspace_id"] = workspace_id
         if until is not None:
-            statement += " AND notification_id <= :until"
+            conditions.append("notification_id <= :until")
             params["until"] = until
-        statement += " ORDER BY notification_id LIMIT :limit"
         with self.database.reading() as session:
-            return [_logged(row) for row in session.fetch(statement, params)]
+            if session.dialect == "postgresql":
+                conditions.append("notification_id < :ceiling")
+                params["ceiling"] = session.fetch(CEILING)[0]["ceiling"]
+            return [
+                _logged(row)
+                for row in session.fetch(
+                    f"SELECT {_COLUMNS} FROM {EVENTS_TABLE} "
+                    f"WHERE {' AND '.join(conditions)} "
+                    "ORDER BY notification_id LIMIT :limit",
+                    params,
+                )
+            ]
 
     def read_project(
         self, workspace_id: str, project_id: str, *, after: int, offset: int, limit: int

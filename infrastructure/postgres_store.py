@@ -1,13 +1,18 @@
 """The event store on PostgreSQL, with read models updated in the same transaction.
 
-Writers run concurrently: no table lock. Instead, every event records the id
-of the transaction that wrote it, and its position is that transaction id
-shifted left by 20 bits, plus the event's ordinal in the transaction. A
-reader reads only events of transactions older than the oldest one still in
-flight (`READABLE`): every transaction that could still commit has a larger
-id, so its events land after every position already read, and a reader that
-follows positions never skips an event. The price is that a long write
-transaction holds back the feed until it ends.
+Writers run concurrently: no table lock. Instead, an event's position is the
+id of the transaction that wrote it, shifted left by 20 bits, plus the event's
+ordinal in the transaction. A reader first finds the readable ceiling
+(`CEILING`): below the oldest transaction still writing to the events table,
+and below every transaction id not yet handed out. Every transaction that can
+still commit events has an id above the ceiling, so its events land after
+every position already read, and a reader that follows positions never skips
+an event. The price is that a long write of events holds back readers until
+it ends; writes elsewhere on the server do not.
+
+The rule holds because inserting events is the first thing a writer does in
+its transaction: the insert locks the events table before the transaction is
+given its id, so a writer that has an id and will insert events is seen.
 """
 
 from __future__ import annotations
@@ -65,10 +70,9 @@ MAX_EVENTS_PER_TRANSACTION = 2**ORDINAL_BITS - 1
 # keys in the same order; positions keep the order the events were given in.
 _INSERT = (
     f"INSERT INTO {EVENTS_TABLE} (originator_id, originator_version, topic, state, "
-    "workspace_id, project_id, notification_id, transaction_id) "
+    "workspace_id, project_id, notification_id) "
     "SELECT e.id, e.version, e.topic, e.state, e.workspace_id, e.project_id, "
-    f"(pg_current_xact_id()::text::bigint << {ORDINAL_BITS}) + e.ordinal, "
-    "pg_current_xact_id() "
+    f"(pg_current_xact_id()::text::bigint << {ORDINAL_BITS}) + e.ordinal "
     "FROM unnest(%(ids)s::text[], %(versions)s::bigint[], %(topics)s::text[], "
     "%(states)s::bytea[], %(workspaces)s::text[], %(projects)s::text[]) "
     "WITH ORDINALITY "
@@ -77,16 +81,44 @@ _INSERT = (
     "RETURNING notification_id"
 )
 
-# The condition that keeps a reader below every transaction still in flight.
-READABLE = "transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+# The first position no reader may pass yet: the oldest transaction that holds
+# the events table open for writing, or else the next transaction id, shifted
+# as positions are. pg_locks shows 32-bit transaction ids; they are widened
+# with the epoch of the snapshot's next id.
+CEILING = f"""
+WITH next AS (
+  SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS id
+),
+writing AS (
+  SELECT mine.transactionid::text::bigint AS short_id
+  FROM pg_locks AS held
+  JOIN pg_locks AS mine
+    ON mine.pid = held.pid AND mine.locktype = 'transactionid'
+   AND mine.mode = 'ExclusiveLock' AND mine.granted
+  WHERE held.locktype = 'relation' AND held.mode = 'RowExclusiveLock'
+    AND held.relation = '{EVENTS_TABLE}'::regclass
+    AND held.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+),
+widened AS (
+  SELECT CASE WHEN (next.id >> 32 << 32 | short_id) > next.id
+              THEN (next.id >> 32 << 32 | short_id) - 4294967296
+              ELSE next.id >> 32 << 32 | short_id END AS id
+  FROM writing, next
+)
+SELECT LEAST((SELECT id FROM next), (SELECT MIN(id) FROM widened))
+       << {ORDINAL_BITS} AS ceiling
+"""
 
 # Changes the events table of the first schema to positions by transaction.
 ORDER_BY_TRANSACTION = [
     f"ALTER TABLE {EVENTS_TABLE} ALTER COLUMN notification_id DROP DEFAULT",
     f"DROP SEQUENCE IF EXISTS {EVENTS_TABLE}_notification_id_seq",
-    f"ALTER TABLE {EVENTS_TABLE} "
-    "ADD COLUMN IF NOT EXISTS transaction_id xid8 NOT NULL DEFAULT '1'",
-    f"ALTER TABLE {EVENTS_TABLE} ALTER COLUMN transaction_id DROP DEFAULT",
+]
+
+# A column that an earlier form of the second migration added: positions
+# carry the transaction id already.
+DROP_TRANSACTION_COLUMN = [
+    f"ALTER TABLE {EVENTS_TABLE} DROP COLUMN IF EXISTS transaction_id",
 ]
 _INSERT_SNAPSHOT = (
     f"INSERT INTO {SNAPSHOTS_TABLE} "

@@ -46,9 +46,16 @@ def _order_by_transaction(session: SqlSession) -> None:
             session.execute(statement)
 
 
+def _drop_transaction_column(session: SqlSession) -> None:
+    if session.dialect == "postgresql":
+        for statement in postgres_store.DROP_TRANSACTION_COLUMN:
+            session.execute(statement)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[SqlSession], None]]] = [
     (1, "events, snapshots, read models, identity", _initial),
     (2, "positions in the log ordered by transaction", _order_by_transaction),
+    (3, "positions carry the transaction id", _drop_transaction_column),
 ]
 
 

@@ -23,7 +23,6 @@ from projections.listing import from_millis, read_page, to_millis
 from projections.sql import (
     Column,
     Delete,
-    Increment,
     Index,
     Insert,
     Operation,
@@ -105,10 +104,7 @@ def _(event: ProjectDeleted) -> list[Operation]:
 
 
 def _membership(event: ProjectEvent, column: str, delta: int) -> list[Operation]:
-    return [
-        Increment(PROJECTS, _key(event), {column: delta}),
-        Update(PROJECTS, _key(event), _version(event)),
-    ]
+    return [Update(PROJECTS, _key(event), _version(event), deltas={column: delta})]
 
 
 @operations.register

@@ -122,19 +122,21 @@ class Insert:
 
 @dataclass(frozen=True)
 class Update:
+    """Set `values` and add `deltas` to counters, in one statement."""
+
     table: Table
     key: Row
     values: Row
+    deltas: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Increment:
-    """Add to counters; with `create`, start the row at zero when it is missing."""
+    """Add to the counters of a row, which starts at zero when it is missing."""
 
     table: Table
     key: Row
     deltas: Mapping[str, int]
-    create: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,37 +170,33 @@ class SqlExecutor:
                 operation.row
             )
         if isinstance(operation, Update):
-            assignments = ", ".join(
-                f"{column} = :{column}" for column in operation.values
-            )
+            assignments = [f"{column} = :{column}" for column in operation.values]
+            assignments += [
+                f"{column} = {column} + :delta_{column}" for column in operation.deltas
+            ]
+            deltas = {
+                f"delta_{name}": value for name, value in operation.deltas.items()
+            }
             return (
-                f"UPDATE {table} SET {assignments} WHERE {_match(operation.key)}",
-                {**operation.values, **operation.key},
+                f"UPDATE {table} SET {', '.join(assignments)} "
+                f"WHERE {_match(operation.key)}",
+                {**operation.values, **deltas, **operation.key},
             )
         if isinstance(operation, Increment):
             deltas = {
                 f"delta_{name}": value for name, value in operation.deltas.items()
             }
-            if operation.create:
-                columns = [*operation.key, *operation.deltas]
-                placeholders = [f":{name}" for name in operation.key]
-                placeholders += [f":delta_{name}" for name in operation.deltas]
-                additions = ", ".join(
-                    f"{name} = {table}.{name} + excluded.{name}"
-                    for name in operation.deltas
-                )
-                return (
-                    f"INSERT INTO {table} ({', '.join(columns)}) "
-                    f"VALUES ({', '.join(placeholders)}) "
-                    f"ON CONFLICT ({', '.join(operation.key)}) "
-                    f"DO UPDATE SET {additions}",
-                    {**operation.key, **deltas},
-                )
+            columns = [*operation.key, *operation.deltas]
+            placeholders = [f":{name}" for name in operation.key]
+            placeholders += [f":delta_{name}" for name in operation.deltas]
             additions = ", ".join(
-                f"{name} = {name} + :delta_{name}" for name in operation.deltas
+                f"{name} = {table}.{name} + excluded.{name}"
+                for name in operation.deltas
             )
             return (
-                f"UPDATE {table} SET {additions} WHERE {_match(operation.key)}",
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"VALUES ({', '.join(placeholders)}) "
+                f"ON CONFLICT ({', '.join(operation.key)}) DO UPDATE SET {additions}",
                 {**operation.key, **deltas},
             )
         return f"DELETE FROM {table} WHERE {_match(operation.key)}", dict(operation.key)
@@ -230,12 +228,12 @@ class MemoryTables:
             if isinstance(operation, Update):
                 if key in rows:
                     rows[key].update(operation.values)
-            elif isinstance(operation, Increment):
-                if key not in rows and operation.create:
-                    rows[key] = _full_row(table, dict(operation.key))
-                if key in rows:
                     for name, delta in operation.deltas.items():
-                        rows[key][name] = (rows[key][name] or 0) + delta
+                        rows[key][name] += delta
+            elif isinstance(operation, Increment):
+                row = rows.setdefault(key, _full_row(table, dict(operation.key)))
+                for name, delta in operation.deltas.items():
+                    row[name] = (row[name] or 0) + delta
             else:
                 rows.pop(key, None)
 

@@ -30,7 +30,7 @@ def operations(event: DomainEvent) -> list[Operation]:
 
 def _count(event: DomainEvent, column: str, delta: int) -> list[Operation]:
     key = {"workspace_id": event.workspace_id}
-    return [Increment(WORKSPACE_TOTALS, key, {column: delta}, create=True)]
+    return [Increment(WORKSPACE_TOTALS, key, {column: delta})]
 
 
 @operations.register

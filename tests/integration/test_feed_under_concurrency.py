@@ -11,7 +11,9 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
+import psycopg
 import pytest
 
 from application.views import Actor
@@ -105,3 +107,58 @@ def test_every_reader_sees_every_event_once_in_one_order(
     assert len(everything) == expected_events
     for positions in seen:
         assert positions == everything
+
+
+def open_transaction(url: str, statement: str) -> psycopg.Connection[Any]:
+    """A connection whose transaction has run `statement` and stays open."""
+    connection = psycopg.connect(url)
+    connection.execute(statement)
+    return connection
+
+
+@pytest.mark.postgres
+def test_a_long_write_elsewhere_does_not_hold_the_feed_back(
+    pools: list[Services], fresh_postgres_url: str
+) -> None:
+    services = pools[0]
+    issued = services.create_key("reader@example.com", "workspace")
+    actor = Actor(issued.user_id, issued.workspace_id)
+    elsewhere = open_transaction(
+        fresh_postgres_url,
+        "UPDATE service_secrets SET secret = secret WHERE name = 'cursors'",
+    )
+
+    try:
+        services.application.create_job(actor, "J")
+        seen = services.application.list_events(actor, 0, 10).items
+    finally:
+        elsewhere.rollback()
+        elsewhere.close()
+
+    assert [event.type for event in seen] == ["JobCreated"]
+
+
+@pytest.mark.postgres
+def test_events_written_after_an_open_write_of_events_wait_for_it(
+    pools: list[Services], fresh_postgres_url: str
+) -> None:
+    services = pools[0]
+    issued = services.create_key("reader@example.com", "workspace")
+    actor = Actor(issued.user_id, issued.workspace_id)
+    earlier = open_transaction(
+        fresh_postgres_url,
+        "INSERT INTO stored_events (originator_id, originator_version, topic, "
+        "state, workspace_id, notification_id) VALUES ('job_probe', 1, 'Probe', "
+        "'', 'ws_probe', pg_current_xact_id()::text::bigint << 20)",
+    )
+
+    try:
+        services.application.create_job(actor, "J")
+        while_open = services.application.list_events(actor, 0, 10).items
+    finally:
+        earlier.rollback()
+        earlier.close()
+    after_it_ended = services.application.list_events(actor, 0, 10).items
+
+    assert while_open == []
+    assert [event.type for event in after_it_ended] == ["JobCreated"]
