@@ -90,7 +90,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 def services(backend: str, tmp_path: Path, postgres_url: str) -> Iterator[Services]:
     """The service on each store in turn."""
     url = database_url(backend, tmp_path, postgres_url)
-    built = build_services(Settings.from_environ({"DATABASE_URL": url}))
+    built = build_services(
+        Settings.from_environ({"DATABASE_URL": url, "SOKOSUMI_DB_POOL_SIZE": "3"})
+    )
     yield built
     built.close()
 

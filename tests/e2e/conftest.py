@@ -48,7 +48,7 @@ def pytest_runtest_makereport(
     return report
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def sqlite_deployment(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Deployment]:
@@ -65,7 +65,7 @@ def sqlite_deployment(
     started.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def postgres_deployment(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Deployment]:
@@ -84,7 +84,7 @@ def postgres_deployment(
     drop_database(database_url)
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="package", params=["sqlite", "postgresql"])
 def deployment(request: pytest.FixtureRequest) -> Deployment:
     """Each deployment in turn."""
     fixture_name = {"sqlite": "sqlite_deployment", "postgresql": "postgres_deployment"}
@@ -92,7 +92,7 @@ def deployment(request: pytest.FixtureRequest) -> Deployment:
     return started
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def member(deployment: Deployment) -> Member:
     """A user with a key, in a workspace that many tests share.
 
@@ -104,13 +104,13 @@ def member(deployment: Deployment) -> Member:
     return deployment.new_member()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def client(deployment: Deployment, member: Member) -> Client:
     """The shared member's client, spreading its requests over every process."""
     return deployment.client(member)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stranger(deployment: Deployment) -> Member:
     """Another user, in another workspace that `member` does not belong to."""
     return deployment.new_member()

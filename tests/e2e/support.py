@@ -77,7 +77,8 @@ def free_port() -> int:
 
 
 def environment_for(database_url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": database_url}
+    """The servers' environment: small pools, so the suite fits in PostgreSQL."""
+    return {**os.environ, "DATABASE_URL": database_url, "SOKOSUMI_DB_POOL_SIZE": "3"}
 
 
 def run_command(database_url: str, *arguments: str) -> str:
