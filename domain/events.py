@@ -63,6 +63,28 @@ class DomainEvent(CanMutateAggregate[str]):
         return None
 
 
+@dataclass(frozen=True)
+class MembershipEvent(DomainEvent):
+    """A job or task joined or left a project; it is part of the project's history.
+
+    Version 1 named the project `assigned_to` or `unassigned_from`; version 2
+    names it `project_id`. Events stored in the first shape are upcast as read.
+    """
+
+    project_id: str
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        old_name = "assigned_to" if "assigned_to" in state else "unassigned_from"
+        state["project_id"] = state.pop(old_name)
+
+    @property
+    def related_project_id(self) -> str | None:
+        return self.project_id
+
+
 def rebuild(aggregate: Any, events: Iterable[Any]) -> Any:
     """Apply `events` in turn to `aggregate` (None before the first event).
 

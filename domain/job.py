@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 from eventsourcing.domain import BaseAggregate, CanInitAggregate
 
 from domain.errors import AlreadyAssignedError, NotAssignedError
-from domain.events import DomainEvent, Snapshot, recorded_as
+from domain.events import DomainEvent, MembershipEvent, Snapshot, recorded_as
 from domain.identifiers import JOB_PREFIX, new_id
 from domain.values import clean_name
 
@@ -88,23 +88,8 @@ class JobCreated(CanInitAggregate[str], JobEvent):
 
 @recorded_as("JobAssigned")
 @dataclass(frozen=True)
-class JobAssigned(JobEvent):
-    """The job joined a project.
-
-    Version 1 named the project `assigned_to`; version 2 names it `project_id`.
-    """
-
-    project_id: str
-
-    class_version = 2
-
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        state["project_id"] = state.pop("assigned_to")
-
-    @property
-    def related_project_id(self) -> str | None:
-        return self.project_id
+class JobAssigned(MembershipEvent, JobEvent):
+    """The job joined a project."""
 
     def evolve(self, job: Job) -> None:
         job.project_id = self.project_id
@@ -113,23 +98,8 @@ class JobAssigned(JobEvent):
 
 @recorded_as("JobUnassigned")
 @dataclass(frozen=True)
-class JobUnassigned(JobEvent):
-    """The job left a project.
-
-    Version 1 named the project `unassigned_from`; version 2 names it `project_id`.
-    """
-
-    project_id: str
-
-    class_version = 2
-
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        state["project_id"] = state.pop("unassigned_from")
-
-    @property
-    def related_project_id(self) -> str | None:
-        return self.project_id
+class JobUnassigned(MembershipEvent, JobEvent):
+    """The job left a project."""
 
     def evolve(self, job: Job) -> None:
         job.project_id = None

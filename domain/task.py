@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 from eventsourcing.domain import BaseAggregate, CanInitAggregate
 
 from domain.errors import AlreadyAssignedError, NotAssignedError, TaskArchivedError
-from domain.events import DomainEvent, Snapshot, recorded_as
+from domain.events import DomainEvent, MembershipEvent, Snapshot, recorded_as
 from domain.identifiers import TASK_PREFIX, new_id
 from domain.values import clean_description, clean_name
 
@@ -115,23 +115,8 @@ class TaskCreated(CanInitAggregate[str], TaskEvent):
 
 @recorded_as("TaskAssigned")
 @dataclass(frozen=True)
-class TaskAssigned(TaskEvent):
-    """The task joined a project.
-
-    Version 1 named the project `assigned_to`; version 2 names it `project_id`.
-    """
-
-    project_id: str
-
-    class_version = 2
-
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        state["project_id"] = state.pop("assigned_to")
-
-    @property
-    def related_project_id(self) -> str | None:
-        return self.project_id
+class TaskAssigned(MembershipEvent, TaskEvent):
+    """The task joined a project."""
 
     def evolve(self, task: Task) -> None:
         task.project_id = self.project_id
@@ -140,23 +125,8 @@ class TaskAssigned(TaskEvent):
 
 @recorded_as("TaskUnassigned")
 @dataclass(frozen=True)
-class TaskUnassigned(TaskEvent):
-    """The task left a project.
-
-    Version 1 named the project `unassigned_from`; version 2 names it `project_id`.
-    """
-
-    project_id: str
-
-    class_version = 2
-
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        state["project_id"] = state.pop("unassigned_from")
-
-    @property
-    def related_project_id(self) -> str | None:
-        return self.project_id
+class TaskUnassigned(MembershipEvent, TaskEvent):
+    """The task left a project."""
 
     def evolve(self, task: Task) -> None:
         task.project_id = None

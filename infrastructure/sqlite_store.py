@@ -92,8 +92,33 @@ def _stored(row: dict[str, Any]) -> StoredEvent:
     )
 
 
-class SqliteEventRecorder(ApplicationRecorder):
+class _StreamsInSqlite:
+    """Reads an aggregate's stream of events (or snapshots) from a table."""
+
+    table: str
+    database: SqliteDatabase
+
+    def select_events(
+        self,
+        originator_id: Any,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        statement, params = _select_stream(
+            self.table, gt=gt, lte=lte, desc=desc, limit=limit
+        )
+        with self.database.reading() as session:
+            rows = session.fetch(statement, {**params, "id": str(originator_id)})
+        return [_stored(row) for row in rows]
+
+
+class SqliteEventRecorder(_StreamsInSqlite, ApplicationRecorder):
     """Records events and applies the read models' changes in one transaction."""
+
+    table = EVENTS_TABLE
 
     def __init__(self, database: SqliteDatabase, projector: Projector) -> None:
         self.database = database
@@ -120,22 +145,6 @@ class SqliteEventRecorder(ApplicationRecorder):
                 positions.append(int(rows[0]["notification_id"]))
             self.projector.project(session, domain_events)
         return positions
-
-    def select_events(
-        self,
-        originator_id: Any,
-        *,
-        gt: int | None = None,
-        lte: int | None = None,
-        desc: bool = False,
-        limit: int | None = None,
-    ) -> Sequence[StoredEvent]:
-        statement, params = _select_stream(
-            EVENTS_TABLE, gt=gt, lte=lte, desc=desc, limit=limit
-        )
-        with self.database.reading() as session:
-            rows = session.fetch(statement, {**params, "id": str(originator_id)})
-        return [_stored(row) for row in rows]
 
     def select_notifications(
         self,
@@ -191,8 +200,10 @@ class SqliteEventRecorder(ApplicationRecorder):
         raise NotImplementedError(msg)
 
 
-class SqliteSnapshotRecorder(AggregateRecorder):
+class SqliteSnapshotRecorder(_StreamsInSqlite, AggregateRecorder):
     """Snapshots of aggregates in the same SQLite file."""
+
+    table = SNAPSHOTS_TABLE
 
     def __init__(self, database: SqliteDatabase) -> None:
         self.database = database
@@ -216,19 +227,3 @@ class SqliteSnapshotRecorder(AggregateRecorder):
                 ],
             )
         return None
-
-    def select_events(
-        self,
-        originator_id: Any,
-        *,
-        gt: int | None = None,
-        lte: int | None = None,
-        desc: bool = False,
-        limit: int | None = None,
-    ) -> Sequence[StoredEvent]:
-        statement, params = _select_stream(
-            SNAPSHOTS_TABLE, gt=gt, lte=lte, desc=desc, limit=limit
-        )
-        with self.database.reading() as session:
-            rows = session.fetch(statement, {**params, "id": str(originator_id)})
-        return [_stored(row) for row in rows]

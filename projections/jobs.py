@@ -9,8 +9,8 @@ from application.pagination import PageRequest, Slice
 from application.views import JobView
 from domain.events import DomainEvent
 from domain.job import JobAssigned, JobCreated, JobUnassigned
-from projections import projects, workspaces
-from projections.listing import from_millis, read_page, to_millis
+from projections import members
+from projections.listing import from_millis, to_millis
 from projections.sql import Column, Index, Insert, Operation, SqlSession, Table, Update
 
 JOBS = Table(
@@ -107,21 +107,12 @@ def list_page(
     request: PageRequest,
     project_id: str | None,
 ) -> Slice[JobView]:
-    where = "workspace_id = :workspace_id"
-    params = {"workspace_id": workspace_id}
-    if project_id is None:
-        total = workspaces.total(session, workspace_id, "jobs")
-    else:
-        where += " AND project_id = :project_id"
-        params["project_id"] = project_id
-        total = projects.member_count(session, workspace_id, project_id, "job_count")
-    return read_page(
+    return members.list_page(
         session,
-        table="jobs",
-        columns=_COLUMNS,
-        where=where,
-        params=params,
+        JOBS,
+        workspace_id=workspace_id,
         request=request,
-        total=total,
+        project_id=project_id,
+        count_column="job_count",
         to_item=_view,
     )

@@ -9,8 +9,8 @@ from application.pagination import PageRequest, Slice
 from application.views import TaskView
 from domain.events import DomainEvent
 from domain.task import TaskArchived, TaskAssigned, TaskCreated, TaskUnassigned
-from projections import projects, workspaces
-from projections.listing import from_millis, read_page, to_millis
+from projections import members
+from projections.listing import from_millis, to_millis
 from projections.sql import Column, Index, Insert, Operation, SqlSession, Table, Update
 
 TASKS = Table(
@@ -116,21 +116,12 @@ def list_page(
     request: PageRequest,
     project_id: str | None,
 ) -> Slice[TaskView]:
-    where = "workspace_id = :workspace_id"
-    params = {"workspace_id": workspace_id}
-    if project_id is None:
-        total = workspaces.total(session, workspace_id, "tasks")
-    else:
-        where += " AND project_id = :project_id"
-        params["project_id"] = project_id
-        total = projects.member_count(session, workspace_id, project_id, "task_count")
-    return read_page(
+    return members.list_page(
         session,
-        table="tasks",
-        columns=_COLUMNS,
-        where=where,
-        params=params,
+        TASKS,
+        workspace_id=workspace_id,
         request=request,
-        total=total,
+        project_id=project_id,
+        count_column="task_count",
         to_item=_view,
     )
