@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from application.pagination import PageRequest, Slice
 from application.views import JobView, ProjectView, TaskView
@@ -17,15 +17,34 @@ TABLES: tuple[Table, ...] = (
     workspaces.WORKSPACE_TOTALS,
 )
 
+Handler = Callable[[DomainEvent], list[Operation]]
+
 _MODULES = (projects, jobs, tasks, workspaces)
+_handlers: dict[type[DomainEvent], list[Handler]] = {}
+
+
+def _handlers_of(kind: type[DomainEvent]) -> list[Handler]:
+    """The read models' handlers of one kind of event, found once per kind."""
+    found = _handlers.get(kind)
+    if found is None:
+        found = [
+            handler
+            for module in _MODULES
+            # A module that has no handler of its own for `kind` answers with
+            # its catch-all, registered for object, which changes nothing.
+            if (handler := module.operations.dispatch(kind))
+            is not module.operations.dispatch(object)
+        ]
+        _handlers[kind] = found
+    return found
 
 
 def operations_for(events: Iterable[DomainEvent]) -> list[Operation]:
     """Every read model's row changes for `events`, in the order of the events."""
     found: list[Operation] = []
     for event in events:
-        for module in _MODULES:
-            found.extend(module.operations(event))
+        for handler in _handlers_of(type(event)):
+            found.extend(handler(event))
     return found
 
 
