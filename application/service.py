@@ -226,6 +226,7 @@ class ProjectsApplication(Application[str]):
         _check_version(project, expected_versions)
         jobs = self._load_members(Job, sorted(project.job_ids))
         tasks = self._load_members(Task, sorted(project.task_ids))
+        _require_read_together(project, [*jobs, *tasks])
 
         with _domain_rules():
             assignment.delete_project(project, jobs, tasks, actor_id=actor.user_id)
@@ -238,6 +239,7 @@ class ProjectsApplication(Application[str]):
     def assign_job(self, actor: Actor, project_id: str, job_id: str) -> ProjectView:
         project = self._load_project(actor, project_id)
         job = self._load(actor, Job, JOB_PREFIX, job_id)
+        _require_read_together(project, [job])
 
         with _domain_rules():
             changed = assignment.assign_job(project, job, actor_id=actor.user_id)
@@ -249,6 +251,7 @@ class ProjectsApplication(Application[str]):
     def unassign_job(self, actor: Actor, project_id: str, job_id: str) -> ProjectView:
         project = self._load_project(actor, project_id)
         job = self._load(actor, Job, JOB_PREFIX, job_id)
+        _require_read_together(project, [job])
 
         with _domain_rules(not_assigned_is_missing=True):
             assignment.unassign_job(project, job, actor_id=actor.user_id)
@@ -259,6 +262,7 @@ class ProjectsApplication(Application[str]):
     def assign_task(self, actor: Actor, project_id: str, task_id: str) -> ProjectView:
         project = self._load_project(actor, project_id)
         task = self._load(actor, Task, TASK_PREFIX, task_id)
+        _require_read_together(project, [task])
 
         with _domain_rules():
             changed = assignment.assign_task(project, task, actor_id=actor.user_id)
@@ -270,6 +274,7 @@ class ProjectsApplication(Application[str]):
     def unassign_task(self, actor: Actor, project_id: str, task_id: str) -> ProjectView:
         project = self._load_project(actor, project_id)
         task = self._load(actor, Task, TASK_PREFIX, task_id)
+        _require_read_together(project, [task])
 
         with _domain_rules(not_assigned_is_missing=True):
             assignment.unassign_task(project, task, actor_id=actor.user_id)
@@ -590,6 +595,23 @@ class ProjectsApplication(Application[str]):
 def _occurred_at(event: object) -> datetime:
     assert isinstance(event, DomainEvent)
     return event.timestamp
+
+
+def _require_read_together(project: Project, members: Sequence[Job | Task]) -> None:
+    """Refuse to decide on loads that straddle another process's write.
+
+    The project and its members are loaded one after the other, and both
+    sides of a membership change are written together. A member that does
+    not agree with the project about where it belongs was changed between
+    the loads, so the command decides again from fresh ones.
+    """
+    for member in members:
+        listed = member.id in (
+            project.job_ids if isinstance(member, Job) else project.task_ids
+        )
+        if listed != (member.project_id == project.id):
+            msg = f"{member.id} changed while {project.id} was being read"
+            raise RecordConflictError(msg)
 
 
 def _check_version(project: Project, expected: Collection[int] | None) -> None:
