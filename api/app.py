@@ -22,6 +22,7 @@ from swagger_ui_bundle import swagger_ui_path
 from api import events, jobs, projects, tasks
 from api.blueprint import Blueprint, PublicIdConverter
 from api.context import Services, current_services, install_services
+from api.documentation import SchemaExtras
 from api.errors import register_error_handlers
 from api.etags import IfMatch
 from api.parsing import MAX_READ_BYTES
@@ -66,7 +67,7 @@ health = Blueprint(
 @health.route("/health")
 class Health(MethodView):
     @health.response(200, HealthSchema)
-    @health.alt_response(503, schema=ErrorSchema, description="Service Unavailable")
+    @health.documents_errors_of_every_request(503)
     @health.doc(security=[])
     def get(self) -> dict[str, str]:
         """Check that the service and its store answer; needs no key."""
@@ -99,7 +100,7 @@ def create_app(
     install_services(app, Services(application, identity, check_store))
     install_request_pipeline(app)
 
-    api = ProjectsApi(app)
+    api = ProjectsApi(app, spec_kwargs={"extra_plugins": [SchemaExtras()]})
     api.register_field(IfMatch, "string", None)
     api.spec.components.security_scheme("apiKey", {"type": "http", "scheme": "bearer"})
     for blueprint in (projects.blp, jobs.blp, tasks.blp, events.blp, health):

@@ -14,9 +14,13 @@ from api.schemas import ErrorSchema
 
 View = TypeVar("View", bound=Callable[..., Any])
 
-# Every operation behind a key may answer these: no or a bad key, a workspace
-# the user is not a member of, and a store that cannot be reached.
-ERRORS_OF_EVERY_OPERATION = (401, 403, 503)
+# Every request may get these from the server before the app reads it: a
+# request line or headers too long to read.
+ERRORS_OF_EVERY_REQUEST = (414, 431)
+
+# Every operation behind a key may answer these too: no or a bad key, a
+# workspace the user is not a member of, and a store that cannot be reached.
+ERRORS_OF_EVERY_OPERATION = (*ERRORS_OF_EVERY_REQUEST, 401, 403, 503)
 
 # The errors of an operation that reads a JSON body, besides its own.
 ERRORS_OF_A_BODY = (400, 413, 415)
@@ -39,7 +43,15 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # smorest is un
 
     def documents_errors(self, *statuses: int) -> Callable[[View], View]:
         """Document the error answers of an operation, and those every one has."""
-        every_status = sorted({*ERRORS_OF_EVERY_OPERATION, *statuses})
+        return self.documents_errors_of_every_request(
+            *ERRORS_OF_EVERY_OPERATION, *statuses
+        )
+
+    def documents_errors_of_every_request(
+        self, *statuses: int
+    ) -> Callable[[View], View]:
+        """Document these errors, and those the server gives any request."""
+        every_status = sorted({*ERRORS_OF_EVERY_REQUEST, *statuses})
 
         def document(view: View) -> View:
             for status in reversed(every_status):
@@ -49,3 +61,21 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # smorest is un
             return view
 
         return document
+
+    def headers(self, schema: Any) -> Callable[[View], View]:
+        """Read request headers with `schema`, which takes whatever they hold.
+
+        flask-smorest documents a 400 for every argument it parses; headers
+        read leniently (an If-Match that names no version matches none) never
+        earn one, so none is documented for them.
+        """
+        parse = self.arguments(schema, location="headers")
+
+        def read(view: View) -> View:
+            parsed: View = parse(view)
+            getattr(parsed, "_apidoc", {}).get("arguments", {}).get(
+                "responses", {}
+            ).pop(400, None)
+            return parsed
+
+        return read

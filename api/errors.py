@@ -32,9 +32,10 @@ logger = logging.getLogger(__name__)
 
 Details = Mapping[str, Sequence[str]]
 
-# Python 3.11 still says "Request Entity Too Large"; RFC 9110 and the contract
-# name 413 "Payload Too Large".
-_REASON_PHRASES = {413: "Payload Too Large"}
+# Python 3.11 still says "Request Entity Too Large" and "Request-URI Too Long";
+# RFC 9110 (and gunicorn, which answers 414 itself) say "Payload Too Large",
+# as the contract does, and "URI Too Long".
+_REASON_PHRASES = {413: "Payload Too Large", 414: "URI Too Long"}
 
 CONTENTION_RETRY_SECONDS = 1
 STORE_RETRY_SECONDS = 2

@@ -42,6 +42,18 @@ class Timestamp(fields.DateTime):
         return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{milliseconds:03d}Z"
 
 
+# What Text refuses, as the OpenAPI document states it: a NUL. Lone surrogates
+# are refused too, but a JSON Schema pattern cannot name them portably.
+TEXT_PATTERN = r"^[^\x00]*$"
+# The whitespace that trimming (str.strip) removes, spelled out: `\s` means
+# slightly different characters to JSON Schema (ECMA 262) and to Python.
+_SPACE = r"[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_CHARACTER = r"[^\x00]"
+_VISIBLE = (
+    r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\x00]"
+)
+
+
 class Text(fields.String):
     """A string that every store of the service can keep.
 
@@ -49,6 +61,10 @@ class Text(fields.String):
     produce) are refused: PostgreSQL cannot store the first, and the second
     cannot be encoded as UTF-8.
     """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metadata = {"pattern": TEXT_PATTERN, **self.metadata}
 
     def _deserialize(
         self,
@@ -71,10 +87,10 @@ def _trimmed_pattern(min_length: int, max_length: int) -> str:
     Leading and trailing whitespace is free; between them, the trimmed text
     starts and ends with a visible character and holds no NUL.
     """
-    inner = rf"[^\s\x00](?:[^\x00]{{0,{max_length - 2}}}[^\s\x00])?"
+    inner = rf"{_VISIBLE}(?:{_CHARACTER}{{0,{max_length - 2}}}{_VISIBLE})?"
     if min_length == 0:
         inner = f"(?:{inner})?"
-    return rf"^\s*{inner}\s*$"
+    return rf"^{_SPACE}*{inner}{_SPACE}*$"
 
 
 class _RuledText(Text):
@@ -91,7 +107,7 @@ class _RuledText(Text):
     ) -> None:
         super().__init__(**kwargs)
         self.rule = rule
-        self.metadata = {"pattern": pattern, **self.metadata}
+        self.metadata = {**self.metadata, "pattern": pattern}
 
     def _deserialize(
         self,

@@ -16,6 +16,7 @@ from api.context import current_actor, current_application
 from api.etags import ETAG_HEADER_DOC, answer_not_modified, etag_headers
 from api.schemas import (
     AsOfQuerySchema,
+    ConditionalReadSchema,
     DeletedProjectSchema,
     EventPageSchema,
     JobAssignmentSchema,
@@ -38,14 +39,6 @@ blp = Blueprint(
     description="Named containers that group the jobs and tasks of a workspace.",
 )
 blp.after_request(answer_not_modified)
-
-IF_NONE_MATCH_DOC = {
-    "name": "If-None-Match",
-    "in": "header",
-    "required": False,
-    "description": "The ETag the client holds; answered with 304 while current",
-    "schema": {"type": "string"},
-}
 
 ProjectAnswer = tuple[ProjectView, dict[str, str]]
 
@@ -73,11 +66,13 @@ class ProjectCollection(MethodView):
 @blp.route("/<public_id:id>")
 class ProjectItem(MethodView):
     @blp.arguments(AsOfQuerySchema, location="query")
+    @blp.headers(ConditionalReadSchema)
     @blp.response(200, ProjectSchema, headers=ETAG_HEADER_DOC)
     @blp.alt_response(304, description="Not Modified: the ETag sent is current")
     @blp.documents_errors(400, 404)
-    @blp.doc(parameters=[IF_NONE_MATCH_DOC])
-    def get(self, query: dict[str, Any], id: str) -> ProjectAnswer:
+    def get(
+        self, query: dict[str, Any], conditions: dict[str, Any], id: str
+    ) -> ProjectAnswer:
         """Get a project, or with `asOf` the project as it was at that time."""
         application, actor = current_application(), current_actor()
         if "as_of" in query:
@@ -87,7 +82,7 @@ class ProjectItem(MethodView):
         return project, etag_headers(project.version)
 
     @blp.arguments(ProjectChangesSchema)
-    @blp.arguments(PreconditionSchema, location="headers")
+    @blp.headers(PreconditionSchema)
     @blp.response(200, ProjectSchema, headers=ETAG_HEADER_DOC)
     @blp.documents_errors(*ERRORS_OF_A_BODY, 404, 412)
     def patch(
@@ -99,7 +94,7 @@ class ProjectItem(MethodView):
         )
         return project, etag_headers(project.version)
 
-    @blp.arguments(PreconditionSchema, location="headers")
+    @blp.headers(PreconditionSchema)
     @blp.response(200, DeletedProjectSchema)
     @blp.documents_errors(404, 412)
     def delete(self, precondition: dict[str, Any], id: str) -> dict[str, Any]:

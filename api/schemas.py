@@ -234,6 +234,11 @@ class ProjectChangesSchema(Schema):
     name = Name(metadata={"description": NAME_DOC})
     description = Description(metadata={"description": DESCRIPTION_DOC})
 
+    class Meta:
+        # What the document adds to the fields' own description (see
+        # api.documentation): a change names at least one of them.
+        openapi = {"minProperties": 1}  # noqa: RUF012 - read, never changed
+
     @validates_schema
     def require_a_change(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not data:
@@ -258,6 +263,17 @@ class PreconditionSchema(Schema):
         data_key="If-Match",
         metadata={
             "description": 'ETags of the versions the write may apply to, or "*"'
+        },
+    )
+
+
+class ConditionalReadSchema(Schema):
+    """The If-None-Match header, documented here and read by api.etags."""
+
+    if_none_match = fields.String(
+        data_key="If-None-Match",
+        metadata={
+            "description": "The ETag the client holds; answered with 304 while current"
         },
     )
 
@@ -290,7 +306,7 @@ class FeedQuerySchema(Schema):
 
     after = QueryInteger(
         max_digits=19,
-        validate=validate.Range(max=MAX_POSITION),
+        validate=validate.Range(min=0, max=MAX_POSITION),
         load_default=0,
         metadata={"description": "Position after which to read (default 0)"},
     )
@@ -306,7 +322,7 @@ class StreamQuerySchema(Schema):
 
     after = QueryInteger(
         max_digits=19,
-        validate=validate.Range(max=MAX_POSITION),
+        validate=validate.Range(min=0, max=MAX_POSITION),
         metadata={"description": "Position after which to stream (default 0)"},
     )
 

@@ -1,0 +1,11 @@
+"""The soak tests report what they sent at the end of the run."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.figures import show
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    show(terminalreporter)
