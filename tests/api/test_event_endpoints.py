@@ -114,9 +114,9 @@ def test_history_is_readable_after_deletion_and_paged(
     assert answer.status_code == 200
     assert [e["type"] for e in body["data"]] == ["ProjectCreated", "TaskAddedToProject"]
     assert body["pagination"]["total"] == 5 and body["pagination"]["hasMore"]
+    cursor = body["pagination"]["nextCursor"]
     rest = client.get(
-        f"/v1/projects/{project['id']}/history?cursor={body['pagination']['nextCursor']}",
-        headers=auth,
+        f"/v1/projects/{project['id']}/history?cursor={cursor}", headers=auth
     ).get_json()
     assert [e["type"] for e in rest["data"]] == [
         "TaskAssigned",

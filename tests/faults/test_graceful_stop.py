@@ -11,7 +11,6 @@ from __future__ import annotations
 import signal
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,20 +19,12 @@ import pytest
 import requests
 
 from tests.audit import logged_events
-from tests.conftest import create_database, drop_database
 from tests.figures import record
 from tests.servers import ServerProcess, issue_key, services_on
 
 IN_FLIGHT = 6
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    url = create_database()
-    yield url
-    drop_database(url)
 
 
 def waiting_on_the_events_table(connection: psycopg.Connection[object]) -> int:
@@ -47,12 +38,14 @@ def waiting_on_the_events_table(connection: psycopg.Connection[object]) -> int:
 
 
 def test_sigterm_lets_every_request_in_flight_finish_before_the_server_exits(
-    database_url: str, tmp_path: Path
+    fresh_postgres_url: str, tmp_path: Path
 ) -> None:
     server = ServerProcess(
-        database_url, tmp_path / "server.log", workers=1, threads=IN_FLIGHT + 2
+        fresh_postgres_url, tmp_path / "server.log", workers=1, threads=IN_FLIGHT + 2
     ).wait_until_ready()
-    key = issue_key(database_url, "writer@example.com", f"ws-{uuid.uuid4().hex[:6]}")
+    key = issue_key(
+        fresh_postgres_url, "writer@example.com", f"ws-{uuid.uuid4().hex[:6]}"
+    )
     headers = {"Authorization": f"Bearer {key.api_key}"}
 
     def create(number: int) -> requests.Response:
@@ -64,8 +57,8 @@ def test_sigterm_lets_every_request_in_flight_finish_before_the_server_exits(
         )
 
     with (
-        psycopg.connect(database_url, autocommit=True) as observer,
-        psycopg.connect(database_url) as blocker,
+        psycopg.connect(fresh_postgres_url, autocommit=True) as observer,
+        psycopg.connect(fresh_postgres_url) as blocker,
         ThreadPoolExecutor(IN_FLIGHT) as senders,
     ):
         blocker.execute("LOCK TABLE stored_events IN ACCESS EXCLUSIVE MODE")
@@ -84,7 +77,7 @@ def test_sigterm_lets_every_request_in_flight_finish_before_the_server_exits(
 
     exit_status = server.process.wait(30)
     server.stop()
-    with services_on(database_url) as services:
+    with services_on(fresh_postgres_url) as services:
         recorded = {
             event.originator_id
             for event in logged_events(services)

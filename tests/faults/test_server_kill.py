@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,6 @@ from tests.audit import (
     read_model_rows,
     replay_changes,
 )
-from tests.conftest import create_database, drop_database
 from tests.figures import record
 from tests.servers import ServerProcess, issue_key, services_on
 from tests.traffic import (
@@ -42,13 +40,6 @@ KILLS = by_variant(1, 5)
 BETWEEN_KILLS = by_variant(4.0, 10.0)
 
 pytestmark = pytest.mark.timeout(by_variant(120, 600))
-
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    url = create_database()
-    yield url
-    drop_database(url)
 
 
 def answered_by_the_living(
@@ -72,14 +63,18 @@ def answered_by_the_living(
 
 
 def test_a_server_killed_mid_load_leaves_no_half_applied_command(
-    database_url: str, tmp_path: Path
+    fresh_postgres_url: str, tmp_path: Path
 ) -> None:
     servers = [
-        ServerProcess(database_url, tmp_path / f"server-{n}.log").wait_until_ready()
+        ServerProcess(
+            fresh_postgres_url, tmp_path / f"server-{n}.log"
+        ).wait_until_ready()
         for n in range(2)
     ]
     urls = [server.base_url for server in servers]
-    key = issue_key(database_url, "writer@example.com", f"ws-{uuid.uuid4().hex[:6]}")
+    key = issue_key(
+        fresh_postgres_url, "writer@example.com", f"ws-{uuid.uuid4().hex[:6]}"
+    )
     hot = seed_hot_set(urls[0], key.api_key)
     seeds = iter(new_seeds())
     clients = [Client(urls, key.api_key, hot, next(seeds)) for _ in range(8)]
@@ -92,7 +87,7 @@ def test_a_server_killed_mid_load_leaves_no_half_applied_command(
             servers[0].kill()
             time.sleep(1)
             servers[0] = ServerProcess(
-                database_url,
+                fresh_postgres_url,
                 tmp_path / f"server-0-{number}.log",
                 port=servers[0].port,
             ).wait_until_ready()
@@ -105,7 +100,7 @@ def test_a_server_killed_mid_load_leaves_no_half_applied_command(
         for server in servers:
             server.stop()
 
-    with services_on(database_url) as services:
+    with services_on(fresh_postgres_url) as services:
         events = logged_events(services)
         state = fold(events)
         rows = read_model_rows(services)

@@ -23,7 +23,6 @@ from tests.audit import (
     read_model_rows,
     replay_changes,
 )
-from tests.conftest import create_database, drop_database
 from tests.figures import record
 from tests.servers import ServerProcess, issue_key, services_on
 from tests.traffic import (
@@ -45,16 +44,11 @@ pytestmark = pytest.mark.timeout(by_variant(180, 900))
 
 
 @pytest.fixture
-def database_url() -> Iterator[str]:
-    url = create_database()
-    yield url
-    drop_database(url)
-
-
-@pytest.fixture
-def two_servers(database_url: str, tmp_path: Path) -> Iterator[list[ServerProcess]]:
+def two_servers(
+    fresh_postgres_url: str, tmp_path: Path
+) -> Iterator[list[ServerProcess]]:
     servers = [
-        ServerProcess(database_url, tmp_path / f"server-{number}.log")
+        ServerProcess(fresh_postgres_url, tmp_path / f"server-{number}.log")
         for number in range(2)
     ]
     try:
@@ -82,15 +76,15 @@ def foreign_items(clients: list[Client], workspace_of: dict[Client, str]) -> lis
 
 
 def test_concurrent_writes_on_hot_resources_keep_every_rule_and_every_answer(
-    database_url: str, two_servers: list[ServerProcess]
+    fresh_postgres_url: str, two_servers: list[ServerProcess]
 ) -> None:
     urls = [server.base_url for server in two_servers]
     hot_workspace = f"hot-{uuid.uuid4().hex[:8]}"
     keys = [
-        issue_key(database_url, f"writer-{n}@example.com", hot_workspace)
+        issue_key(fresh_postgres_url, f"writer-{n}@example.com", hot_workspace)
         for n in range(2)
     ]
-    stranger = issue_key(database_url, "stranger@example.com", "elsewhere")
+    stranger = issue_key(fresh_postgres_url, "stranger@example.com", "elsewhere")
     hot = seed_hot_set(urls[0], keys[0].api_key)
     elsewhere = seed_hot_set(urls[1], stranger.api_key)
     seeds = iter(new_seeds())
@@ -103,7 +97,7 @@ def test_concurrent_writes_on_hot_resources_keep_every_rule_and_every_answer(
 
     exchanges = run_clients(clients, SECONDS)
 
-    with services_on(database_url) as services:
+    with services_on(fresh_postgres_url) as services:
         events = logged_events(services)
         state = fold(events)
         rows = read_model_rows(services)

@@ -15,11 +15,9 @@ def test_no_database_url_means_a_sqlite_file_in_the_working_directory() -> None:
 
 
 def test_a_postgresql_url_is_taken_apart() -> None:
-    settings = Settings.from_environ(
-        {
-            "DATABASE_URL": "postgresql://ada:s%40cret@db.local:6543/projects?sslmode=require"
-        }
-    )
+    url = "postgresql://ada:s%40cret@db.local:6543/projects?sslmode=require"
+
+    settings = Settings.from_environ({"DATABASE_URL": url})
 
     assert settings.backend == "postgresql"
     location = settings.postgres
