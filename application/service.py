@@ -48,6 +48,7 @@ from application.pagination import (
     Page,
     PageRequest,
     Slice,
+    SortKey,
 )
 from application.ports import EventLog, LoggedEvent, ReadModels
 from application.views import Actor, JobView, ProjectView, TaskView
@@ -541,8 +542,6 @@ class ProjectsApplication(Application[str]):
         next_cursor = None
         if found.has_more and found.items:
             last = found.items[-1]
-            from application.pagination import SortKey
-
             key = SortKey(updated_at=last.updated_at, id=last.id)
             next_cursor = self.cursors.encode(
                 scope, key, request.offset + len(found.items)

@@ -13,11 +13,9 @@ import argparse
 import os
 import statistics
 import time
-import uuid
-
-import psycopg
 
 from application.views import Actor
+from benchmarks.seeding import Databases
 from infrastructure.settings import Settings
 from infrastructure.wiring import build_services
 
@@ -41,10 +39,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200)
     arguments = parser.parse_args()
 
-    name = f"sokosumi_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(SERVER_URL, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    url = SERVER_URL.rsplit("/", 1)[0] + "/" + name
+    databases = Databases(SERVER_URL)
+    url = databases.create("service")
     try:
         services = build_services(Settings.from_environ({"DATABASE_URL": url}))
         issued = services.create_key("bench@example.com", "bench")
@@ -66,8 +62,7 @@ def main() -> None:
         version = app.repository.get(busy.id).version
         services.close()
     finally:
-        with psycopg.connect(SERVER_URL, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        databases.drop_all()
 
     print(f"history built: {version - 1} project events in {built:.1f} s")
     print(f"load, fresh project (baseline): {baseline:.3f} ms (median)")

@@ -17,11 +17,9 @@ import os
 import random
 import threading
 import time
-import uuid
-
-import psycopg
 
 from application.views import Actor
+from benchmarks.seeding import Databases
 from infrastructure.replay import replay
 from infrastructure.settings import Settings
 from infrastructure.wiring import Services, build_services
@@ -83,10 +81,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=6)
     arguments = parser.parse_args()
 
-    name = f"sokosumi_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(SERVER_URL, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    url = SERVER_URL.rsplit("/", 1)[0] + "/" + name
+    databases = Databases(SERVER_URL)
+    url = databases.create("service")
     try:
         services = build_services(Settings.from_environ({"DATABASE_URL": url}))
         started = time.perf_counter()
@@ -113,8 +109,7 @@ def main() -> None:
         rebuilt = fingerprint(services)
         services.close()
     finally:
-        with psycopg.connect(SERVER_URL, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        databases.drop_all()
 
     print(f"baseline, reading every event: {baseline:.2f} s")
     print(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.popo import POPOAggregateRecorder
 
 from application.pagination import CursorCodec
 from application.ports import EventLog
@@ -105,8 +106,6 @@ def build_services(settings: Settings, *, create_schema: bool = True) -> Service
         event_log = SqlEventLog(sqlite, CommitSignal())
         close = sqlite.close
     else:
-        from eventsourcing.popo import POPOAggregateRecorder
-
         memory = SqliteDatabase(":memory:")
         database = memory
         memory_recorder = MemoryEventRecorder(memory, projector)
