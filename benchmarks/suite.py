@@ -15,7 +15,8 @@ Markdown to benchmarks/results/, with a chart of throughput against
 connections (copied to docs/benchmarks/ by a full run).
 
 Settings (environment): BENCH_QUICK=1; BENCH_SECONDS per point (5, quick 2);
-BENCH_WARMUP seconds before each scenario (1); BENCH_WORKERS (4) and
+BENCH_WARMUP seconds before each scenario (1); BENCH_GROUPS, some of
+small,reads,writes (all), to measure only those; BENCH_WORKERS (4) and
 BENCH_THREADS (2) for both servers; SOKOSUMI_TEST_POSTGRES_URL names the
 PostgreSQL server (postgresql://postgres@127.0.0.1:5432/postgres).
 """
@@ -69,6 +70,7 @@ DEEP_LIMIT = 20
 WALK_LIMIT = 100
 PAIRS = 4_096
 HOT_JOBS = 4_096
+GROUPS = ("small", "reads", "writes")
 GET_IDS = 10_000
 
 
@@ -86,6 +88,7 @@ class Plan:
     large: Sizes
     small: Sizes
     servers: ServerConfig
+    groups: tuple[str, ...] = GROUPS
 
     @classmethod
     def from_environ(cls) -> Plan:
@@ -105,12 +108,25 @@ class Plan:
                 workers=int(os.environ.get("BENCH_WORKERS", "4")),
                 threads=int(os.environ.get("BENCH_THREADS", "2")),
             ),
+            groups=_groups(os.environ.get("BENCH_GROUPS", "")),
         )
 
     @property
     def deep_rows(self) -> int:
         """How far into the workspace's list a deep page starts."""
         return self.large.in_workspace // 2
+
+
+def _groups(named: str) -> tuple[str, ...]:
+    """The groups of scenarios named in `named`, comma-separated; all for none."""
+    groups = tuple(name.strip() for name in named.split(",") if name.strip())
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        raise SystemExit(
+            f"BENCH_GROUPS: unknown {', '.join(sorted(unknown))}; "
+            f"choose from {', '.join(GROUPS)}"
+        )
+    return groups or GROUPS
 
 
 class Bench:
@@ -365,13 +381,15 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="sokosumi-bench-") as scratch:
             bench = Bench(plan, Path(scratch), results)
 
-            say(f"\n== seeding {plan.small.projects:,} projects")
-            small = seed_pair(
-                databases.create("small_service"),
-                databases.create("small_baseline"),
-                plan.small,
-                say,
-            )
+            small = None
+            if "small" in plan.groups:
+                say(f"\n== seeding {plan.small.projects:,} projects")
+                small = seed_pair(
+                    databases.create("small_service"),
+                    databases.create("small_baseline"),
+                    plan.small,
+                    say,
+                )
             say(f"\n== seeding {large_rows} projects and {plan.large.jobs:,} jobs")
             large = seed_pair(
                 databases.create("service"),
@@ -392,9 +410,12 @@ def main() -> None:
             )
 
             say("\n" + HEADER)
-            bench.run_group("small", small, small_scenarios(plan.small.projects))
-            bench.run_group("reads", large, read_scenarios(plan, large, large_rows))
-            bench.run_group("writes", large, write_scenarios(large))
+            if small is not None:
+                bench.run_group("small", small, small_scenarios(plan.small.projects))
+            if "reads" in plan.groups:
+                bench.run_group("reads", large, read_scenarios(plan, large, large_rows))
+            if "writes" in plan.groups:
+                bench.run_group("writes", large, write_scenarios(large))
     finally:
         databases.drop_all()
 
@@ -413,7 +434,8 @@ def main() -> None:
     subtitle = (
         f"{settings['servers']}; {large_rows} projects; {plan.seconds:g} s points"
     )
-    copies = [] if plan.quick else [DOCS_CHART]
+    partial = plan.quick or plan.groups != GROUPS
+    copies = [] if partial else [DOCS_CHART]
     for path in write_files(results, RESULTS_DIR, subtitle, copies):
         say(f"wrote {path.relative_to(ROOT)}")
     say(f"the suite took {minutes:.1f} minutes")
