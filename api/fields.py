@@ -24,6 +24,17 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_QUERY_DIGITS = 15
 
 
+def rfc3339(value: datetime) -> str:
+    """`value` in UTC, with milliseconds and a `Z`: 2026-04-28T12:00:00.000Z."""
+    moment = value.astimezone(UTC)
+    milliseconds = moment.microsecond // 1000
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+        f".{milliseconds:03d}Z"
+    )
+
+
 class Timestamp(fields.DateTime):
     """A moment as RFC 3339 UTC with milliseconds and a `Z`: 2026-04-28T12:00:00.000Z.
 
@@ -36,10 +47,7 @@ class Timestamp(fields.DateTime):
     ) -> str | None:
         if value is None:
             return None
-
-        moment = value.astimezone(UTC)
-        milliseconds = moment.microsecond // 1000
-        return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{milliseconds:03d}Z"
+        return rfc3339(value)
 
 
 # What Text refuses, as the OpenAPI document states it: a NUL. Lone surrogates

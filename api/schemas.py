@@ -7,7 +7,7 @@ the domain, whose refusals reach the client with the same `details`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import (
     Schema,
@@ -27,9 +27,11 @@ from api.fields import (
     QueryInteger,
     Text,
     Timestamp,
+    rfc3339,
 )
 from application.events import FeedPage
 from application.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from application.views import JobView, ProjectView, TaskView
 
 NAME_DOC = "Trimmed, then 1 to 200 characters"
 DEFAULT_FEED_LIMIT = 100
@@ -57,9 +59,28 @@ class ErrorSchema(Schema):
 
 
 # Resources.
+#
+# The resources and their pages are answered often and their shapes are
+# flat, so each is written out by hand from its view; the fields declared
+# on the schema document it, and the tests hold both to the same output.
 
 
-class ProjectSchema(Schema):
+class _WrittenSchema(Schema):
+    """A schema that writes its view directly instead of field by field."""
+
+    view: ClassVar[type]
+
+    @staticmethod
+    def write(view: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        if type(obj) is self.view and not (self.many if many is None else many):
+            return self.write(obj)
+        return super().dump(obj, many=many)
+
+
+class ProjectSchema(_WrittenSchema):
     id = fields.String(metadata={"example": "proj_01jsq3v7h8c2m0x4n6p9r5t1wz"})
     name = fields.String()
     description = fields.String(allow_none=True)
@@ -69,13 +90,28 @@ class ProjectSchema(Schema):
     job_count = fields.Integer(data_key="jobCount")
     task_count = fields.Integer(data_key="taskCount")
 
+    view = ProjectView
+
+    @staticmethod
+    def write(view: ProjectView) -> dict[str, Any]:
+        return {
+            "id": view.id,
+            "name": view.name,
+            "description": view.description,
+            "workspaceId": view.workspace_id,
+            "createdAt": rfc3339(view.created_at),
+            "updatedAt": rfc3339(view.updated_at),
+            "jobCount": view.job_count,
+            "taskCount": view.task_count,
+        }
+
 
 class DeletedProjectSchema(Schema):
     id = fields.String()
     deleted = fields.Boolean()
 
 
-class JobSchema(Schema):
+class JobSchema(_WrittenSchema):
     id = fields.String(metadata={"example": "job_01jsq3v7h8c2m0x4n6p9r5t1wz"})
     name = fields.String()
     workspace_id = fields.String(data_key="workspaceId")
@@ -83,8 +119,21 @@ class JobSchema(Schema):
     created_at = Timestamp(data_key="createdAt")
     updated_at = Timestamp(data_key="updatedAt")
 
+    view = JobView
 
-class TaskSchema(Schema):
+    @staticmethod
+    def write(view: JobView) -> dict[str, Any]:
+        return {
+            "id": view.id,
+            "name": view.name,
+            "workspaceId": view.workspace_id,
+            "projectId": view.project_id,
+            "createdAt": rfc3339(view.created_at),
+            "updatedAt": rfc3339(view.updated_at),
+        }
+
+
+class TaskSchema(_WrittenSchema):
     id = fields.String(metadata={"example": "task_01jsq3v7h8c2m0x4n6p9r5t1wz"})
     name = fields.String()
     description = fields.String(allow_none=True)
@@ -94,6 +143,23 @@ class TaskSchema(Schema):
     archived_at = Timestamp(allow_none=True, data_key="archivedAt")
     created_at = Timestamp(data_key="createdAt")
     updated_at = Timestamp(data_key="updatedAt")
+
+    view = TaskView
+
+    @staticmethod
+    def write(view: TaskView) -> dict[str, Any]:
+        archived_at = view.archived_at
+        return {
+            "id": view.id,
+            "name": view.name,
+            "description": view.description,
+            "workspaceId": view.workspace_id,
+            "projectId": view.project_id,
+            "archived": archived_at is not None,
+            "archivedAt": None if archived_at is None else rfc3339(archived_at),
+            "createdAt": rfc3339(view.created_at),
+            "updatedAt": rfc3339(view.updated_at),
+        }
 
 
 class EventSchema(Schema):
@@ -139,19 +205,47 @@ class _PageSchema(Schema):
         return {"data": page.items, "pagination": page}
 
 
-class ProjectPageSchema(_PageSchema):
+class _WrittenPageSchema(_PageSchema):
+    """A page of resources whose schema writes them by hand, written likewise."""
+
+    items: ClassVar[type[_WrittenSchema]]
+
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        if type(obj) is not Page or (self.many if many is None else many):
+            return super().dump(obj, many=many)
+        write = self.items.write
+        return {
+            "data": [write(item) for item in obj.items],
+            "pagination": {
+                "page": obj.page,
+                "limit": obj.limit,
+                "total": obj.total,
+                "totalPages": obj.total_pages,
+                "hasMore": obj.has_more,
+                "nextCursor": obj.next_cursor,
+            },
+        }
+
+
+class ProjectPageSchema(_WrittenPageSchema):
     data = fields.List(fields.Nested(ProjectSchema))
     pagination = fields.Nested(PaginationSchema)
 
+    items = ProjectSchema
 
-class JobPageSchema(_PageSchema):
+
+class JobPageSchema(_WrittenPageSchema):
     data = fields.List(fields.Nested(JobSchema))
     pagination = fields.Nested(PaginationSchema)
 
+    items = JobSchema
 
-class TaskPageSchema(_PageSchema):
+
+class TaskPageSchema(_WrittenPageSchema):
     data = fields.List(fields.Nested(TaskSchema))
     pagination = fields.Nested(PaginationSchema)
+
+    items = TaskSchema
 
 
 class EventPageSchema(_PageSchema):
