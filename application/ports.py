@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -91,3 +93,22 @@ class EventLog(Protocol):
     def wait_for_commit(self, timeout: float) -> None:
         """Return when new events may have been committed, or after `timeout`."""
         ...
+
+
+class CommandScopes(Protocol):
+    """Where a command on one resource loads, decides and saves.
+
+    A store that can make every process's commands on a resource take turns
+    does so inside the scope; the version checks of the save stay the
+    guarantee, the scope only spares the losers of a race their wasted work.
+    """
+
+    def changing(self, resource_id: str) -> AbstractContextManager[None]: ...
+
+
+class UnscopedCommands:
+    """Commands that rely on the version checks of the save alone."""
+
+    @contextmanager
+    def changing(self, resource_id: str) -> Iterator[None]:
+        yield

@@ -50,7 +50,13 @@ from application.pagination import (
     Slice,
     SortKey,
 )
-from application.ports import EventLog, LoggedEvent, ReadModels
+from application.ports import (
+    CommandScopes,
+    EventLog,
+    LoggedEvent,
+    ReadModels,
+    UnscopedCommands,
+)
 from application.views import Actor, JobView, ProjectView, TaskView
 from domain import assignment
 from domain.errors import (
@@ -103,19 +109,20 @@ def decided_again_on_conflict(
     """Run `command` again, from a fresh load, when a concurrent write wins the race.
 
     The pause between attempts grows and is random, so that racing writers
-    spread out instead of colliding again. Within one process, commands on
-    the same resource (the argument after the actor) take turns, so that the
-    threads of a process queue instead of racing each other; version checks
-    still decide between processes.
+    spread out instead of colliding again. Commands on the same resource (the
+    argument after the actor) take turns: the threads of a process on a lock
+    of their own, and the processes in the store's command scope, so that
+    they queue instead of racing each other.
     """
 
     def run(
         self: ProjectsApplication, /, *args: Params.args, **kwargs: Params.kwargs
     ) -> Result:
-        turn = self.turns.of(str(args[1]))
+        resource_id = str(args[1])
+        turn = self.turns.of(resource_id)
         for attempt in range(MAX_ATTEMPTS):
             try:
-                with turn:
+                with turn, self.scopes.changing(resource_id):
                     return command(self, *args, **kwargs)
             except RecordConflictError:
                 logger.debug(
@@ -161,8 +168,10 @@ class ProjectsApplication(Application[str]):
         read_models: ReadModels,
         cursors: CursorCodec,
         event_log: EventLog,
+        scopes: CommandScopes | None = None,
     ) -> None:
         self._given_factory = factory
+        self.scopes: CommandScopes = scopes or UnscopedCommands()
         self.read_models = read_models
         self.cursors = cursors
         self.event_log = event_log

@@ -10,14 +10,26 @@ every position already read, and a reader that follows positions never skips
 an event. The price is that a long write of events holds back readers until
 it ends; writes elsewhere on the server do not.
 
-The rule holds because inserting events is the first thing a writer does in
-its transaction: the insert locks the events table before the transaction is
+The rule holds because inserting events is the first write of a writer's
+transaction: the insert locks the events table before the transaction is
 given its id, so a writer that has an id and will insert events is seen.
+(A command's transaction reads and takes an advisory lock first; neither
+gives a transaction an id.)
+
+A command on a resource runs in one transaction on one connection: it takes
+the resource's advisory lock, loads, decides, and records. Commands on the
+same resource, in any process, so take turns instead of racing and deciding
+again; the version checks of the insert remain what guarantees consistency.
+Statements go out in pipeline mode: a command costs one round trip to load
+each aggregate and one to record, read models and commit included.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -27,6 +39,8 @@ from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
 )
+from psycopg.pq import TransactionStatus
+from psycopg.rows import DictRow
 
 from infrastructure.database import PostgresSession
 from infrastructure.recording import (
@@ -120,14 +134,27 @@ ORDER_BY_TRANSACTION = [
 DROP_TRANSACTION_COLUMN = [
     f"ALTER TABLE {EVENTS_TABLE} DROP COLUMN IF EXISTS transaction_id",
 ]
+# Two processes may snapshot an aggregate at the same version; the second
+# finds the first's snapshot, which is the same, and keeps it.
 _INSERT_SNAPSHOT = (
     f"INSERT INTO {SNAPSHOTS_TABLE} "
-    "(originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s)"
+    "(originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s) "
+    "ON CONFLICT DO NOTHING"
 )
 # Wakes the event streams of every process. Sent after the commit, in a
 # transaction of its own: a transaction that notifies holds a database-wide
 # lock through its commit, which would make writers commit one at a time.
 _NOTIFY = f"NOTIFY {EVENTS_TABLE}"
+# The turn of a command on a resource: held until its transaction ends.
+_TAKE_TURN = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+
+
+@dataclass
+class HeldConnection:
+    """The connection of a command in progress, in pipeline mode."""
+
+    connection: psycopg.Connection[DictRow]
+    pipeline: psycopg.Pipeline
 
 
 class QuietDatastore(PostgresDatastore):
@@ -137,14 +164,92 @@ class QuietDatastore(PostgresDatastore):
     enables; skipping the look-up means no connection is needed to start.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._held = threading.local()
+
     def register_type_adapters(self) -> None:
         return None
+
+    @contextmanager
+    def get_connection(self) -> Iterator[psycopg.Connection[DictRow]]:
+        """The connection of the thread's command in progress, or one of the pool."""
+        held = self.held()
+        if held is not None:
+            yield held.connection
+            return
+        with super().get_connection() as connection:
+            yield connection
+
+    def held(self) -> HeldConnection | None:
+        held: HeldConnection | None = getattr(self._held, "connection", None)
+        return held
+
+    @contextmanager
+    def holding(self) -> Iterator[HeldConnection]:
+        """Lend one pooled connection, in pipeline mode, to the thread's calls."""
+        with (
+            super().get_connection() as connection,
+            connection.pipeline() as pipeline,
+        ):
+            self._held.connection = HeldConnection(connection, pipeline)
+            try:
+                yield self._held.connection
+            finally:
+                self._held.connection = None
+
+
+class PostgresCommandScopes:
+    """Commands on one resource take turns, across processes, under a lock.
+
+    The lock is PostgreSQL's advisory lock of the resource's id, taken at the
+    start of the command's transaction, before its loads, and released when
+    the transaction ends. The loser of a race waits for the winner's commit
+    and then loads what the winner wrote, instead of deciding on stale state
+    and deciding again after its insert is refused.
+    """
+
+    def __init__(self, datastore: QuietDatastore) -> None:
+        self.datastore = datastore
+
+    @contextmanager
+    def changing(self, resource_id: str) -> Iterator[None]:
+        with self.datastore.holding() as held:
+            held.connection.execute("BEGIN", prepare=False)
+            held.connection.execute(_TAKE_TURN, [resource_id], prepare=True)
+            try:
+                yield
+            finally:
+                _end_transaction(held)
+
+
+def _end_transaction(held: HeldConnection) -> None:
+    """End what is still open on the connection: nothing was recorded in it.
+
+    A transaction that only read is committed, which changes nothing. A
+    failed one is rolled back with psycopg's own rollback, not a ROLLBACK
+    statement: it also gets the pipeline out of an aborted state, and it
+    keeps psycopg's record of the connection's prepared statements true to
+    the server's.
+    """
+    for _ in range(2):
+        status = held.connection.info.transaction_status
+        if status == TransactionStatus.IDLE:
+            return
+        with suppress(psycopg.Error):
+            if status == TransactionStatus.INTRANS:
+                held.connection.execute("COMMIT", prepare=False)
+                held.pipeline.sync()
+            else:
+                held.connection.rollback()
 
 
 class PostgresEventRecorder(PostgresApplicationRecorder):
     """Records events and applies the read models' changes in one transaction."""
 
-    def __init__(self, datastore: PostgresDatastore, projector: Projector) -> None:
+    datastore: QuietDatastore
+
+    def __init__(self, datastore: QuietDatastore, projector: Projector) -> None:
         super().__init__(datastore, events_table_name=EVENTS_TABLE)
         self.projector = projector
 
@@ -168,24 +273,45 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             "workspaces": [event.workspace_id for event in domain_events],
             "projects": [event.related_project_id for event in domain_events],
         }
-        with self.datastore.get_connection() as connection:
+        held = self.datastore.held()
+        if held is not None:
+            return self._record(held, params, domain_events)
+        with self.datastore.holding() as held:
             try:
-                with connection.transaction(), connection.cursor() as cursor:
-                    cursor.execute(_INSERT, params, prepare=True)
-                    rows = cursor.fetchall()
-                    self.projector.project(PostgresSession(cursor), domain_events)
+                held.connection.execute("BEGIN", prepare=False)
+                return self._record(held, params, domain_events)
+            finally:
+                _end_transaction(held)
+
+    def _record(
+        self,
+        held: HeldConnection,
+        params: dict[str, Any],
+        domain_events: Sequence[Any],
+    ) -> list[int]:
+        """Insert, project and commit the open transaction in one round trip."""
+        connection = held.connection
+        with connection.cursor() as inserting, connection.cursor() as projecting:
+            inserting.execute(_INSERT, params, prepare=True)
+            self.projector.project(PostgresSession(projecting), domain_events)
+            connection.execute("COMMIT", prepare=False)
+            connection.execute(_NOTIFY, prepare=False)
+            try:
+                held.pipeline.sync()
             except psycopg.errors.TransactionRollback as error:
                 # A deadlock or a serialization failure between writers is a
                 # lost race like any other: the command decides again.
                 raise IntegrityError(str(error)) from error
-            connection.execute(_NOTIFY)
+            rows = inserting.fetchall()
         return sorted(row["notification_id"] for row in rows)
 
 
 class PostgresSnapshotRecorder(PostgresAggregateRecorder):
     """Snapshots of aggregates, in a table the schema module creates."""
 
-    def __init__(self, datastore: PostgresDatastore) -> None:
+    datastore: QuietDatastore
+
+    def __init__(self, datastore: QuietDatastore) -> None:
         super().__init__(datastore, events_table_name=SNAPSHOTS_TABLE)
 
     def create_table(self) -> None:
@@ -194,12 +320,16 @@ class PostgresSnapshotRecorder(PostgresAggregateRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        with self.datastore.get_connection() as connection:
-            connection.cursor().executemany(
-                _INSERT_SNAPSHOT,
-                [
-                    (str(e.originator_id), e.originator_version, e.topic, e.state)
-                    for e in stored_events
-                ],
-            )
+        rows = [
+            (str(e.originator_id), e.originator_version, e.topic, e.state)
+            for e in stored_events
+        ]
+        held = self.datastore.held()
+        if held is None:
+            with self.datastore.get_connection() as connection:
+                connection.cursor().executemany(_INSERT_SNAPSHOT, rows)
+            return None
+        # After the command's commit: stored before its connection goes back.
+        held.connection.cursor().executemany(_INSERT_SNAPSHOT, rows)
+        held.pipeline.sync()
         return None

@@ -10,7 +10,7 @@ from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.popo import POPOAggregateRecorder
 
 from application.pagination import CursorCodec
-from application.ports import EventLog
+from application.ports import CommandScopes, EventLog, UnscopedCommands
 from application.service import ProjectsApplication
 from infrastructure.database import PostgresDatabase, SqliteDatabase
 from infrastructure.event_log import (
@@ -22,6 +22,7 @@ from infrastructure.event_log import (
 from infrastructure.identity import IdentityStore, IssuedKey
 from infrastructure.memory_store import MemoryEventRecorder
 from infrastructure.postgres_store import (
+    PostgresCommandScopes,
     PostgresEventRecorder,
     PostgresSnapshotRecorder,
     QuietDatastore,
@@ -65,6 +66,7 @@ def build_services(settings: Settings, *, create_schema: bool = True) -> Service
     database: Database
     recorder: ApplicationRecorder
     snapshots: Any
+    scopes: CommandScopes = UnscopedCommands()
 
     if settings.backend == "postgresql":
         location = settings.postgres
@@ -86,6 +88,7 @@ def build_services(settings: Settings, *, create_schema: bool = True) -> Service
         database = PostgresDatabase(datastore)
         recorder = PostgresEventRecorder(datastore, projector)
         snapshots = PostgresSnapshotRecorder(datastore)
+        scopes = PostgresCommandScopes(datastore)
         listener = {
             "host": location.host,
             "port": location.port,
@@ -122,6 +125,7 @@ def build_services(settings: Settings, *, create_schema: bool = True) -> Service
         SqlReadModels(database),
         CursorCodec(cursor_secret(database)),
         event_log,
+        scopes,
     )
     return Services(
         settings=settings,
