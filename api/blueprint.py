@@ -41,6 +41,15 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # smorest is un
 
     ARGUMENTS_PARSER = JsonBodyParser()
 
+    def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Any:
+        """Parse with one instance of `schema` for all requests, not one each.
+
+        Reading does not change a schema, so the instance is shared.
+        """
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
+
     def documents_errors(self, *statuses: int) -> Callable[[View], View]:
         """Document the error answers of an operation, and those every one has."""
         return self.documents_errors_of_every_request(

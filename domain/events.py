@@ -17,6 +17,7 @@ from eventsourcing.domain import CanMutateAggregate, CanSnapshotAggregate
 from eventsourcing.utils import register_topic
 
 EventClass = TypeVar("EventClass", bound=type[Any])
+AggregateType = TypeVar("AggregateType")
 
 
 def now() -> datetime:
@@ -83,6 +84,21 @@ class MembershipEvent(DomainEvent):
     @property
     def related_project_id(self) -> str | None:
         return self.project_id
+
+
+def copied(aggregate: AggregateType) -> AggregateType:
+    """A copy of `aggregate` to change without touching the original.
+
+    An aggregate's attributes are immutable values (strings, numbers, times)
+    or flat collections of them, so copying the collections is enough; this
+    is what `copy.deepcopy` does to an aggregate, only many times faster.
+    """
+    twin = object.__new__(type(aggregate))
+    twin.__dict__.update(
+        (name, value.copy() if isinstance(value, set | list | dict) else value)
+        for name, value in vars(aggregate).items()
+    )
+    return twin
 
 
 def rebuild(aggregate: Any, events: Iterable[Any]) -> Any:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 from eventsourcing.domain import BaseAggregate, CanInitAggregate
 
 from domain.errors import AlreadyAssignedError, NotAssignedError
-from domain.events import DomainEvent, MembershipEvent, Snapshot, recorded_as
+from domain.events import DomainEvent, MembershipEvent, Snapshot, copied, recorded_as
 from domain.identifiers import JOB_PREFIX, new_id
 from domain.values import clean_name
 
@@ -19,6 +19,9 @@ class Job(BaseAggregate[str]):
 
     TOPIC = "Job"
     Snapshot = Snapshot
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Job:
+        return copied(self)
 
     # Declared for type checkers only: annotations in the class body would make
     # the library turn the aggregate into a dataclass with these as arguments.

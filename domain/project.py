@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 from eventsourcing.domain import BaseAggregate, CanInitAggregate
 
 from domain.errors import NotAssignedError, ProjectDeletedError
-from domain.events import DomainEvent, Snapshot, recorded_as
+from domain.events import DomainEvent, Snapshot, copied, recorded_as
 from domain.identifiers import PROJECT_PREFIX, new_id
 from domain.values import clean_description, clean_name
 
@@ -25,6 +25,9 @@ class Project(BaseAggregate[str]):
 
     TOPIC = "Project"
     Snapshot = Snapshot
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Project:
+        return copied(self)
 
     # Declared for type checkers only: annotations in the class body would make
     # the library turn the aggregate into a dataclass with these as arguments.

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 from eventsourcing.domain import BaseAggregate, CanInitAggregate
 
 from domain.errors import AlreadyAssignedError, NotAssignedError, TaskArchivedError
-from domain.events import DomainEvent, MembershipEvent, Snapshot, recorded_as
+from domain.events import DomainEvent, MembershipEvent, Snapshot, copied, recorded_as
 from domain.identifiers import TASK_PREFIX, new_id
 from domain.values import clean_description, clean_name
 
@@ -23,6 +23,9 @@ class Task(BaseAggregate[str]):
 
     TOPIC = "Task"
     Snapshot = Snapshot
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Task:
+        return copied(self)
 
     # Declared for type checkers only: annotations in the class body would make
     # the library turn the aggregate into a dataclass with these as arguments.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from domain import assignment
@@ -180,3 +182,20 @@ def test_an_update_that_changes_nothing_records_nothing() -> None:
 
     assert not changed
     assert len(p.pending_events) == 1
+
+
+def test_a_copied_aggregate_changes_apart_from_its_original() -> None:
+    project = Project.create(
+        workspace_id="ws_1", actor_id="user_1", name="P", description=None
+    )
+    project.collect_events()
+    job = Job.create(workspace_id="ws_1", actor_id="user_1", name="J")
+    twin = copy.deepcopy(project)
+
+    assert vars(twin) == vars(project)
+    assignment.assign_job(twin, job, actor_id="user_1")
+
+    assert twin.job_ids == {job.id}
+    assert project.job_ids == set()
+    assert project.version == twin.version - 1
+    assert project.collect_events() == []
