@@ -10,9 +10,10 @@ transaction; replay applies the same operations to rows in memory
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Literal, Protocol
 
 Dialect = Literal["sqlite", "postgresql"]
@@ -211,40 +212,48 @@ class MemoryTables:
     """Tables held in memory while a replay folds the whole event log."""
 
     tables: Sequence[Table]
-    rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = field(default_factory=dict)
+    rows: dict[str, dict[Any, dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # What each table needs per row change, worked out once: how to read
+        # a row's key, and a row of the columns' defaults to start from.
+        self._keys: dict[str, Callable[[Row], Any]] = {}
+        self._blank: dict[str, dict[str, Any]] = {}
         for table in self.tables:
             self.rows.setdefault(table.name, {})
+            self._keys[table.name] = itemgetter(*table.primary_key)
+            self._blank[table.name] = _full_row(table, {})
 
     def apply(self, operations: Iterable[Operation]) -> None:
         for operation in operations:
-            table = operation.table
-            rows = self.rows[table.name]
-            if isinstance(operation, Insert):
-                rows[_key_of(table, operation.row)] = _full_row(table, operation.row)
-                continue
-            key = _key_of(table, operation.key)
-            if isinstance(operation, Update):
-                if key in rows:
-                    rows[key].update(operation.values)
-                    for name, delta in operation.deltas.items():
-                        rows[key][name] += delta
-            elif isinstance(operation, Increment):
-                row = rows.setdefault(key, _full_row(table, dict(operation.key)))
-                for name, delta in operation.deltas.items():
-                    row[name] = (row[name] or 0) + delta
-            else:
-                rows.pop(key, None)
+            name = operation.table.name
+            rows = self.rows[name]
+            if type(operation) is Insert:
+                row = self._blank[name].copy()
+                row.update(operation.row)
+                rows[self._keys[name](row)] = row
+            elif type(operation) is Update:
+                found = rows.get(self._keys[name](operation.key))
+                if found is not None:
+                    found.update(operation.values)
+                    for column, delta in operation.deltas.items():
+                        found[column] += delta
+            elif type(operation) is Increment:
+                key = self._keys[name](operation.key)
+                found = rows.get(key)
+                if found is None:
+                    found = self._blank[name].copy()
+                    found.update(operation.key)
+                    rows[key] = found
+                for column, delta in operation.deltas.items():
+                    found[column] = (found[column] or 0) + delta
+            elif type(operation) is Delete:
+                rows.pop(self._keys[name](operation.key), None)
 
     def table_rows(self, table: Table) -> Iterator[tuple[Any, ...]]:
         names = table.column_names
         for row in self.rows[table.name].values():
-            yield tuple(row[name] for name in names)
-
-
-def _key_of(table: Table, row: Row) -> tuple[Any, ...]:
-    return tuple(row[column] for column in table.primary_key)
+            yield tuple([row[name] for name in names])
 
 
 def _full_row(table: Table, given: Row) -> dict[str, Any]:
