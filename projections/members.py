@@ -31,11 +31,11 @@ def list_page(
     where = "workspace_id = :workspace_id"
     params = {"workspace_id": workspace_id}
     if project_id is None:
-        total = workspaces.total(session, workspace_id, table.name)
+        total = workspaces.total(workspace_id, table.name)
     else:
         where += " AND project_id = :project_id"
         params["project_id"] = project_id
-        total = projects.member_count(session, workspace_id, project_id, count_column)
+        total = projects.member_count(workspace_id, project_id, count_column)
     return read_page(
         session,
         table=table.name,

@@ -19,7 +19,7 @@ from domain.project import (
     TaskRemovedFromProject,
 )
 from projections import workspaces
-from projections.listing import from_millis, read_page, to_millis
+from projections.listing import Total, from_millis, read_page, to_millis
 from projections.sql import (
     Column,
     Delete,
@@ -150,16 +150,13 @@ def get(session: SqlSession, workspace_id: str, project_id: str) -> ProjectView 
     return _view(rows[0]) if rows else None
 
 
-def member_count(
-    session: SqlSession, workspace_id: str, project_id: str, column: str
-) -> int:
+def member_count(workspace_id: str, project_id: str, column: str) -> Total:
     """How many jobs or tasks (`column`) the project holds; 0 when it is gone."""
-    rows = session.fetch(
+    return Total(
         f"SELECT {column} AS total FROM projects "
-        "WHERE id = :id AND workspace_id = :workspace_id",
-        {"id": project_id, "workspace_id": workspace_id},
+        "WHERE id = :total_project_id AND workspace_id = :total_workspace_id",
+        {"total_project_id": project_id, "total_workspace_id": workspace_id},
     )
-    return int(rows[0]["total"]) if rows else 0
 
 
 def list_page(
@@ -172,6 +169,6 @@ def list_page(
         where="workspace_id = :workspace_id",
         params={"workspace_id": workspace_id},
         request=request,
-        total=workspaces.total(session, workspace_id, "projects"),
+        total=workspaces.total(workspace_id, "projects"),
         to_item=_view,
     )

@@ -8,7 +8,8 @@ from domain.events import DomainEvent
 from domain.job import JobCreated
 from domain.project import ProjectCreated, ProjectDeleted
 from domain.task import TaskCreated
-from projections.sql import Column, Increment, Operation, SqlSession, Table
+from projections.listing import Total
+from projections.sql import Column, Increment, Operation, Table
 
 WORKSPACE_TOTALS = Table(
     name="workspace_totals",
@@ -53,11 +54,10 @@ def _(event: TaskCreated) -> list[Operation]:
     return _count(event, "tasks", 1)
 
 
-def total(session: SqlSession, workspace_id: str, column: str) -> int:
+def total(workspace_id: str, column: str) -> Total:
     """The workspace's count of `column` (projects, jobs or tasks)."""
-    rows = session.fetch(
+    return Total(
         f"SELECT {column} AS total FROM workspace_totals "
-        "WHERE workspace_id = :workspace_id",
-        {"workspace_id": workspace_id},
+        "WHERE workspace_id = :total_workspace_id",
+        {"total_workspace_id": workspace_id},
     )
-    return int(rows[0]["total"]) if rows else 0
