@@ -15,13 +15,14 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
 
 from eventsourcing.application import (
     AggregateNotFoundError,
     Application,
+    LRUCache,
     ProcessingEvent,
 )
 from eventsourcing.domain import BaseAggregate
@@ -30,6 +31,7 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     RecordConflictError,
     Recording,
+    StoredEvent,
     Transcoding,
 )
 
@@ -67,7 +69,7 @@ from domain.errors import (
     ProjectDeletedError,
     TaskArchivedError,
 )
-from domain.events import DomainEvent, Snapshot, rebuild
+from domain.events import DomainEvent, Snapshot, copied, rebuild
 from domain.identifiers import JOB_PREFIX, PROJECT_PREFIX, TASK_PREFIX
 from domain.job import Job
 from domain.project import Project
@@ -78,6 +80,7 @@ logger = logging.getLogger(__name__)
 Params = ParamSpec("Params")
 Result = TypeVar("Result")
 AggregateType = TypeVar("AggregateType", bound=BaseAggregate[str])
+MemberType = TypeVar("MemberType", Job, Task)
 
 MAX_ATTEMPTS = 40
 # Aggregates kept per process. A cached aggregate is never trusted as it is:
@@ -88,6 +91,11 @@ STREAM_BATCH = 100
 STREAM_WAIT = 5.0
 EXPORT_BATCH = 2_000
 MAX_ID_LENGTH = 100
+_PREFIXES: dict[type[Any], str] = {
+    Project: PROJECT_PREFIX,
+    Job: JOB_PREFIX,
+    Task: TASK_PREFIX,
+}
 
 
 class SetAsList(Transcoding):
@@ -176,13 +184,13 @@ class ProjectsApplication(Application[str]):
         self.cursors = cursors
         self.event_log = event_log
         self.turns = Turns()
-        super().__init__(
-            env={
-                "IS_SNAPSHOTTING_ENABLED": "y",
-                "AGGREGATE_CACHE_MAXSIZE": str(AGGREGATE_CACHE_SIZE),
-                "AGGREGATE_CACHE_FASTFORWARD": "y",
-            }
-        )
+        # Aggregates as last loaded, never changed in place: a command works
+        # on a copy, and a load that finds newer events caches a new one.
+        self._aggregates: LRUCache[str, Any] = LRUCache(AGGREGATE_CACHE_SIZE)
+        super().__init__(env={"IS_SNAPSHOTTING_ENABLED": "y"})
+        self._select_events_after: Callable[
+            [Mapping[str, int]], Sequence[StoredEvent]
+        ] = getattr(self.recorder, "select_events_after", self._select_one_by_one)
 
     # Commands on projects.
 
@@ -234,8 +242,7 @@ class ProjectsApplication(Application[str]):
     ) -> str:
         project = self._load_project(actor, project_id)
         _check_version(project, expected_versions)
-        jobs = self._load_members(Job, sorted(project.job_ids))
-        tasks = self._load_members(Task, sorted(project.task_ids))
+        jobs, tasks = self._load_members(actor, project)
         _require_read_together(project, [*jobs, *tasks])
 
         with _domain_rules():
@@ -247,8 +254,7 @@ class ProjectsApplication(Application[str]):
 
     @decided_again_on_conflict
     def assign_job(self, actor: Actor, project_id: str, job_id: str) -> ProjectView:
-        project = self._load_project(actor, project_id)
-        job = self._load(actor, Job, JOB_PREFIX, job_id)
+        project, job = self._load_project_and(actor, project_id, Job, job_id)
         _require_read_together(project, [job])
 
         with _domain_rules():
@@ -259,8 +265,7 @@ class ProjectsApplication(Application[str]):
 
     @decided_again_on_conflict
     def unassign_job(self, actor: Actor, project_id: str, job_id: str) -> ProjectView:
-        project = self._load_project(actor, project_id)
-        job = self._load(actor, Job, JOB_PREFIX, job_id)
+        project, job = self._load_project_and(actor, project_id, Job, job_id)
         _require_read_together(project, [job])
 
         with _domain_rules(not_assigned_is_missing=True):
@@ -270,8 +275,7 @@ class ProjectsApplication(Application[str]):
 
     @decided_again_on_conflict
     def assign_task(self, actor: Actor, project_id: str, task_id: str) -> ProjectView:
-        project = self._load_project(actor, project_id)
-        task = self._load(actor, Task, TASK_PREFIX, task_id)
+        project, task = self._load_project_and(actor, project_id, Task, task_id)
         _require_read_together(project, [task])
 
         with _domain_rules():
@@ -282,8 +286,7 @@ class ProjectsApplication(Application[str]):
 
     @decided_again_on_conflict
     def unassign_task(self, actor: Actor, project_id: str, task_id: str) -> ProjectView:
-        project = self._load_project(actor, project_id)
-        task = self._load(actor, Task, TASK_PREFIX, task_id)
+        project, task = self._load_project_and(actor, project_id, Task, task_id)
         _require_read_together(project, [task])
 
         with _domain_rules(not_assigned_is_missing=True):
@@ -314,7 +317,7 @@ class ProjectsApplication(Application[str]):
 
     @decided_again_on_conflict
     def archive_task(self, actor: Actor, task_id: str) -> TaskView:
-        task = self._load(actor, Task, TASK_PREFIX, task_id)
+        task = self._load(actor, Task, task_id)
         if task.archive(actor_id=actor.user_id):
             self.save(task)
         return TaskView.of(task)
@@ -482,7 +485,7 @@ class ProjectsApplication(Application[str]):
     ) -> ProjectView:
         """The project as it was at `moment`, rebuilt from its events alone."""
         # Loaded first to refuse ids of other workspaces, deleted projects included.
-        self._load(actor, Project, PROJECT_PREFIX, project_id)
+        self._load(actor, Project, project_id)
         history = itertools.takewhile(
             lambda event: _occurred_at(event) <= moment, self.events.get(project_id)
         )
@@ -499,41 +502,121 @@ class ProjectsApplication(Application[str]):
     # Loading.
 
     def _load_project(self, actor: Actor, project_id: str) -> Project:
-        project = self._load(actor, Project, PROJECT_PREFIX, project_id)
-        if project.is_deleted:
+        (project,) = self._load_many(actor, [(Project, project_id)])
+        if project is None or project.is_deleted:
             raise NotFoundError("project", project_id)
-        return project
+        return cast(Project, project)
 
-    def _load(
+    def _load_project_and(
         self,
         actor: Actor,
-        kind: type[AggregateType],
-        prefix: str,
-        resource_id: str,
+        project_id: str,
+        kind: type[MemberType],
+        member_id: str,
+    ) -> tuple[Project, MemberType]:
+        """A live project and a job or task, loaded in one go.
+
+        A missing project is reported before a missing member, as if they
+        had been loaded one after the other.
+        """
+        project, member = self._load_many(
+            actor, [(Project, project_id), (kind, member_id)]
+        )
+        if project is None or project.is_deleted:
+            raise NotFoundError("project", project_id)
+        if member is None:
+            raise NotFoundError(kind.__name__.lower(), member_id)
+        return cast(Project, project), cast(MemberType, member)
+
+    def _load(
+        self, actor: Actor, kind: type[AggregateType], resource_id: str
     ) -> AggregateType:
         """Load an aggregate of the actor's workspace, or raise NotFoundError."""
-        kind_name = kind.__name__.lower()
-        if not resource_id.startswith(prefix) or len(resource_id) > MAX_ID_LENGTH:
-            raise NotFoundError(kind_name, resource_id)
-        try:
-            aggregate: Any = self.repository.get(resource_id, projector_func=rebuild)
-        except AggregateNotFoundError:
-            raise NotFoundError(kind_name, resource_id) from None
-        if not isinstance(aggregate, kind):
-            raise NotFoundError(kind_name, resource_id)
-        if getattr(aggregate, "workspace_id", None) != actor.workspace_id:
-            raise NotFoundError(kind_name, resource_id)
-        return aggregate
+        (aggregate,) = self._load_many(actor, [(kind, resource_id)])
+        if aggregate is None:
+            raise NotFoundError(kind.__name__.lower(), resource_id)
+        return cast(AggregateType, aggregate)
 
     def _load_members(
-        self, kind: type[AggregateType], member_ids: Sequence[str]
-    ) -> list[AggregateType]:
-        members = []
-        for member_id in member_ids:
-            member: Any = self.repository.get(member_id, projector_func=rebuild)
-            assert isinstance(member, kind)
-            members.append(member)
-        return members
+        self, actor: Actor, project: Project
+    ) -> tuple[list[Job], list[Task]]:
+        wanted: list[tuple[type[Any], str]] = [
+            *((Job, job_id) for job_id in sorted(project.job_ids)),
+            *((Task, task_id) for task_id in sorted(project.task_ids)),
+        ]
+        members = self._load_many(actor, wanted)
+        jobs = [member for member in members if isinstance(member, Job)]
+        tasks = [member for member in members if isinstance(member, Task)]
+        if len(jobs) + len(tasks) != len(wanted):
+            msg = f"a member of {project.id} could not be loaded"
+            raise RecordConflictError(msg)
+        return jobs, tasks
+
+    def _load_many(
+        self, actor: Actor, wanted: Sequence[tuple[type[Any], str]]
+    ) -> list[Any | None]:
+        """Aggregates of the actor's workspace, None for each one not found.
+
+        Cached aggregates are brought up to date with the events recorded
+        after their versions, by any process, all read in one query; the
+        others are rebuilt from their latest snapshot and events. Each comes
+        back as a copy of its own for the command to change.
+        """
+        found: dict[str, Any] = {}
+        for kind, resource_id in wanted:
+            if (
+                not resource_id.startswith(_PREFIXES[kind])
+                or len(resource_id) > MAX_ID_LENGTH
+            ):
+                continue
+            try:
+                found[resource_id] = self._aggregates.get(resource_id)
+            except KeyError:
+                continue
+        if found:
+            newer: dict[str, list[Any]] = {}
+            versions = {key: aggregate.version for key, aggregate in found.items()}
+            for stored in self._select_events_after(versions):
+                event = self.mapper.to_domain_event(stored)
+                newer.setdefault(event.originator_id, []).append(event)
+            for resource_id, events in newer.items():
+                found[resource_id] = rebuild(copied(found[resource_id]), events)
+                self._aggregates.put(resource_id, found[resource_id])
+
+        loaded: list[Any | None] = []
+        for kind, resource_id in wanted:
+            aggregate = found.get(resource_id)
+            if (
+                aggregate is None
+                and resource_id.startswith(_PREFIXES[kind])
+                and len(resource_id) <= MAX_ID_LENGTH
+            ):
+                aggregate = self._rebuilt(resource_id)
+            if (
+                not isinstance(aggregate, kind)
+                or getattr(aggregate, "workspace_id", None) != actor.workspace_id
+            ):
+                loaded.append(None)
+                continue
+            loaded.append(copied(aggregate))
+        return loaded
+
+    def _rebuilt(self, resource_id: str) -> Any | None:
+        """An aggregate rebuilt from its snapshot and events, and cached; or None."""
+        try:
+            aggregate = self.repository.get(resource_id, projector_func=rebuild)
+        except AggregateNotFoundError:
+            return None
+        self._aggregates.put(resource_id, aggregate)
+        return aggregate
+
+    def _select_one_by_one(self, versions: Mapping[str, int]) -> Sequence[StoredEvent]:
+        """The events after each aggregate's version, one query per aggregate."""
+        return [
+            stored
+            for resource_id, version in versions.items()
+            for stored in self.recorder.select_events(resource_id, gt=version)
+        ]
 
     # Pages.
 

@@ -20,16 +20,17 @@ A command on a resource runs in one transaction on one connection: it takes
 the resource's advisory lock, loads, decides, and records. Commands on the
 same resource, in any process, so take turns instead of racing and deciding
 again; the version checks of the insert remain what guarantees consistency.
-Statements go out in pipeline mode: a command costs one round trip to load
-each aggregate and one to record, read models and commit included.
+A command costs three round trips: the lock, one query for the new events of
+every aggregate it loads, and the record, whose insert, read-model changes
+and commit go out together in pipeline mode.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -134,6 +135,14 @@ ORDER_BY_TRANSACTION = [
 DROP_TRANSACTION_COLUMN = [
     f"ALTER TABLE {EVENTS_TABLE} DROP COLUMN IF EXISTS transaction_id",
 ]
+# The events recorded after given versions of given aggregates, in one query.
+_SELECT_AFTER = (
+    "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+    "FROM unnest(%(ids)s::text[], %(versions)s::bigint[]) AS b(id, version) "
+    f"JOIN {EVENTS_TABLE} AS e "
+    "ON e.originator_id = b.id AND e.originator_version > b.version "
+    "ORDER BY e.originator_id, e.originator_version"
+)
 # Two processes may snapshot an aggregate at the same version; the second
 # finds the first's snapshot, which is the same, and keeps it.
 _INSERT_SNAPSHOT = (
@@ -145,16 +154,6 @@ _INSERT_SNAPSHOT = (
 # transaction of its own: a transaction that notifies holds a database-wide
 # lock through its commit, which would make writers commit one at a time.
 _NOTIFY = f"NOTIFY {EVENTS_TABLE}"
-# The turn of a command on a resource: held until its transaction ends.
-_TAKE_TURN = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
-
-
-@dataclass
-class HeldConnection:
-    """The connection of a command in progress, in pipeline mode."""
-
-    connection: psycopg.Connection[DictRow]
-    pipeline: psycopg.Pipeline
 
 
 class QuietDatastore(PostgresDatastore):
@@ -162,6 +161,8 @@ class QuietDatastore(PostgresDatastore):
 
     Those types serve only the database functions, which this service never
     enables; skipping the look-up means no connection is needed to start.
+    It also lends the connection of a command in progress to every call the
+    command makes on its thread, so that they all run in its transaction.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -176,25 +177,24 @@ class QuietDatastore(PostgresDatastore):
         """The connection of the thread's command in progress, or one of the pool."""
         held = self.held()
         if held is not None:
-            yield held.connection
+            yield held
             return
         with super().get_connection() as connection:
             yield connection
 
-    def held(self) -> HeldConnection | None:
-        held: HeldConnection | None = getattr(self._held, "connection", None)
+    def held(self) -> psycopg.Connection[DictRow] | None:
+        held: psycopg.Connection[DictRow] | None = getattr(
+            self._held, "connection", None
+        )
         return held
 
     @contextmanager
-    def holding(self) -> Iterator[HeldConnection]:
-        """Lend one pooled connection, in pipeline mode, to the thread's calls."""
-        with (
-            super().get_connection() as connection,
-            connection.pipeline() as pipeline,
-        ):
-            self._held.connection = HeldConnection(connection, pipeline)
+    def holding(self) -> Iterator[psycopg.Connection[DictRow]]:
+        """Lend one pooled connection to the thread's calls until the block ends."""
+        with super().get_connection() as connection:
+            self._held.connection = connection
             try:
-                yield self._held.connection
+                yield connection
             finally:
                 self._held.connection = None
 
@@ -214,34 +214,39 @@ class PostgresCommandScopes:
 
     @contextmanager
     def changing(self, resource_id: str) -> Iterator[None]:
-        with self.datastore.holding() as held:
-            held.connection.execute("BEGIN", prepare=False)
-            held.connection.execute(_TAKE_TURN, [resource_id], prepare=True)
+        with self.datastore.holding() as connection:
+            # One round trip: without parameters, both go as one simple query.
+            connection.execute(
+                f"BEGIN; SELECT pg_advisory_xact_lock({turn_of(resource_id)})"
+            )
             try:
                 yield
             finally:
-                _end_transaction(held)
+                _end_transaction(connection)
 
 
-def _end_transaction(held: HeldConnection) -> None:
+def turn_of(resource_id: str) -> int:
+    """The advisory lock key of a resource: a stable signed 64-bit hash of its id."""
+    digest = hashlib.blake2b(resource_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _end_transaction(connection: psycopg.Connection[DictRow]) -> None:
     """End what is still open on the connection: nothing was recorded in it.
 
     A transaction that only read is committed, which changes nothing. A
     failed one is rolled back with psycopg's own rollback, not a ROLLBACK
-    statement: it also gets the pipeline out of an aborted state, and it
-    keeps psycopg's record of the connection's prepared statements true to
-    the server's.
+    statement, which keeps psycopg's record of the connection's prepared
+    statements true to the server's.
     """
-    for _ in range(2):
-        status = held.connection.info.transaction_status
-        if status == TransactionStatus.IDLE:
-            return
-        with suppress(psycopg.Error):
-            if status == TransactionStatus.INTRANS:
-                held.connection.execute("COMMIT", prepare=False)
-                held.pipeline.sync()
-            else:
-                held.connection.rollback()
+    status = connection.info.transaction_status
+    if status == TransactionStatus.IDLE:
+        return
+    with suppress(psycopg.Error):
+        if status == TransactionStatus.INTRANS:
+            connection.execute("COMMIT", prepare=False)
+        else:
+            connection.rollback()
 
 
 class PostgresEventRecorder(PostgresApplicationRecorder):
@@ -255,6 +260,24 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
 
     def create_table(self) -> None:
         """The schema module creates the table, with its extra columns."""
+
+    def select_events_after(self, versions: Mapping[str, int]) -> Sequence[StoredEvent]:
+        """The events after each given aggregate's version, in one query."""
+        params = {"ids": list(versions), "versions": list(versions.values())}
+        with (
+            self.datastore.get_connection() as connection,
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(_SELECT_AFTER, params, prepare=True)
+            return [
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in cursor.fetchall()
+            ]
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -275,29 +298,35 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         }
         held = self.datastore.held()
         if held is not None:
-            return self._record(held, params, domain_events)
-        with self.datastore.holding() as held:
+            return self._record(held, params, domain_events, begin=False)
+        with self.datastore.holding() as connection:
             try:
-                held.connection.execute("BEGIN", prepare=False)
-                return self._record(held, params, domain_events)
+                return self._record(connection, params, domain_events, begin=True)
             finally:
-                _end_transaction(held)
+                _end_transaction(connection)
 
     def _record(
         self,
-        held: HeldConnection,
+        connection: psycopg.Connection[DictRow],
         params: dict[str, Any],
         domain_events: Sequence[Any],
+        *,
+        begin: bool,
     ) -> list[int]:
-        """Insert, project and commit the open transaction in one round trip."""
-        connection = held.connection
+        """Insert, project and commit in one round trip, in pipeline mode.
+
+        The results come back when the pipeline ends, the commit's included,
+        so the events are known to be stored when this returns.
+        """
         with connection.cursor() as inserting, connection.cursor() as projecting:
-            inserting.execute(_INSERT, params, prepare=True)
-            self.projector.project(PostgresSession(projecting), domain_events)
-            connection.execute("COMMIT", prepare=False)
-            connection.execute(_NOTIFY, prepare=False)
             try:
-                held.pipeline.sync()
+                with connection.pipeline():
+                    if begin:
+                        connection.execute("BEGIN", prepare=False)
+                    inserting.execute(_INSERT, params, prepare=True)
+                    self.projector.project(PostgresSession(projecting), domain_events)
+                    connection.execute("COMMIT", prepare=False)
+                    connection.execute(_NOTIFY, prepare=False)
             except psycopg.errors.TransactionRollback as error:
                 # A deadlock or a serialization failure between writers is a
                 # lost race like any other: the command decides again.
@@ -324,12 +353,6 @@ class PostgresSnapshotRecorder(PostgresAggregateRecorder):
             (str(e.originator_id), e.originator_version, e.topic, e.state)
             for e in stored_events
         ]
-        held = self.datastore.held()
-        if held is None:
-            with self.datastore.get_connection() as connection:
-                connection.cursor().executemany(_INSERT_SNAPSHOT, rows)
-            return None
-        # After the command's commit: stored before its connection goes back.
-        held.connection.cursor().executemany(_INSERT_SNAPSHOT, rows)
-        held.pipeline.sync()
+        with self.datastore.get_connection() as connection:
+            connection.cursor().executemany(_INSERT_SNAPSHOT, rows)
         return None

@@ -285,3 +285,23 @@ def test_a_page_past_the_end_is_empty(services: Services, actor: Actor) -> None:
     page = app.list_projects(actor, 20, 10**12, None)
 
     assert page.items == [] and page.total == 1 and page.has_more is False
+
+
+@pytest.mark.parametrize("project_state", ["missing", "deleted", "elsewhere"])
+def test_a_project_that_is_not_there_is_reported_before_its_member(
+    services: Services, actor: Actor, project_state: str
+) -> None:
+    app = services.application
+    if project_state == "missing":
+        project_id = "proj_01m8000000000000000000000"
+    elif project_state == "deleted":
+        project_id = app.create_project(actor, "P", None).id
+        app.delete_project(actor, project_id)
+    else:
+        stranger = new_member(services).actor
+        project_id = app.create_project(stranger, "P", None).id
+
+    for assign in (app.assign_job, app.assign_task):
+        with pytest.raises(NotFoundError) as raised:
+            assign(actor, project_id, "job_missing")
+        assert project_id in str(raised.value)
