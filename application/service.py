@@ -29,6 +29,7 @@ from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import (
     InfrastructureFactory,
     JSONTranscoder,
+    Mapper,
     RecordConflictError,
     Recording,
     StoredEvent,
@@ -44,6 +45,7 @@ from application.errors import (
     RuleViolationError,
 )
 from application.events import EventView, FeedPage
+from application.mapping import EventMapper, FastJSONTranscoder
 from application.pagination import (
     CursorCodec,
     ListScope,
@@ -651,6 +653,11 @@ class ProjectsApplication(Application[str]):
 
     def construct_factory(self, env: Any) -> InfrastructureFactory[Any]:
         return self._given_factory
+
+    def construct_mapper(self) -> Mapper[str]:
+        transcoder = FastJSONTranscoder()
+        self.register_transcodings(transcoder)
+        return EventMapper(transcoder)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
