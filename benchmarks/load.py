@@ -48,6 +48,10 @@ class Measurement:
     socket_errors: int
     timeouts: int
     generator_cores: float
+    # CPU milliseconds per request, of the server's workers and of PostgreSQL;
+    # filled in by the suite, which knows the processes.
+    server_cpu_ms: float = 0.0
+    database_cpu_ms: float = 0.0
 
     @property
     def unexpected(self) -> int:

@@ -170,6 +170,28 @@ def load_line(results: Results) -> str:
     return f"machine load average (1 min) as each stage began: {stages}"
 
 
+CPU_CONNECTIONS = 16
+
+
+def cpu_rows(results: Results) -> list[tuple[str, float, float, float, float]]:
+    """CPU ms per request at 16 connections: server and database, each side.
+
+    Where the service's time goes beside the baseline's: its own Python, or
+    the work it asks of PostgreSQL.
+    """
+    return [
+        (
+            point.scenario.title,
+            point.service.server_cpu_ms,
+            point.baseline.server_cpu_ms,
+            point.service.database_cpu_ms,
+            point.baseline.database_cpu_ms,
+        )
+        for point in results.points
+        if point.connections == CPU_CONNECTIONS
+    ]
+
+
 def _pair(service: int, baseline: int) -> str:
     return f"{service}/{baseline}"
 
@@ -178,6 +200,16 @@ def text_report(results: Results) -> str:
     """The whole report as the suite prints it."""
     lines = ["", HEADER, "-" * len(HEADER)]
     lines += [table_row(point) for point in results.points]
+    lines += [
+        "",
+        f"CPU ms per request at {CPU_CONNECTIONS} connections "
+        "(server workers | PostgreSQL):",
+    ]
+    lines += [
+        f"  {title:<34} service {server:5.2f} | {database:5.2f}   "
+        f"baseline {base_server:5.2f} | {base_database:5.2f}"
+        for title, server, base_server, database, base_database in cpu_rows(results)
+    ]
     lines += ["", generator_line(results), load_line(results)]
     lines += ["", "peak memory per worker process (VmHWM, MiB, largest worker):"]
     for memory in results.memory:
@@ -233,6 +265,20 @@ def markdown_report(results: Results) -> str:
             f"| {_pair(service.unexpected, baseline.unexpected)} "
             f"| {_pair(service.answers_5xx, baseline.answers_5xx)} |"
         )
+    lines += [
+        "",
+        f"CPU milliseconds per request at {CPU_CONNECTIONS} connections, in the "
+        "server's workers and in PostgreSQL (all its processes):",
+        "",
+        "| scenario | server, service | server, baseline "
+        "| PostgreSQL, service | PostgreSQL, baseline |",
+        "|---|--:|--:|--:|--:|",
+    ]
+    lines += [
+        f"| {title} | {server:.2f} | {base_server:.2f} | {database:.2f} "
+        f"| {base_database:.2f} |"
+        for title, server, base_server, database, base_database in cpu_rows(results)
+    ]
     lines += [
         "",
         "Peak memory per worker process (VmHWM of the largest worker, MiB):",

@@ -4,7 +4,8 @@ Both are gunicorn with threaded workers, started with the same workers and
 threads: the service through its own `serve` command, the baseline through
 gunicorn's command line with the service's timeouts and keep-alive. Peak
 memory is read from each worker's VmHWM, the most resident memory the
-process has held since it started.
+process has held since it started; CPU time from each process's utime and
+stime, for the workers of a server and for every PostgreSQL process.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 READY_TIMEOUT = 90.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class ServerError(Exception):
@@ -95,15 +97,14 @@ class Server:
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            # The command name may hold spaces and brackets; fields follow it.
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            if parent == self.process.pid:
+            fields = _stat_fields(int(entry.name))
+            if fields and int(fields[1]) == self.process.pid:
                 found.append(int(entry.name))
         return sorted(found)
+
+    def cpu_seconds(self) -> float:
+        """CPU time the workers have used so far, user and system."""
+        return sum(cpu_seconds(pid) for pid in self.worker_pids())
 
     def peak_memory_mib(self) -> list[float]:
         """Each worker's peak resident memory (VmHWM), in MiB."""
@@ -128,6 +129,42 @@ class Server:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self._log.close()
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name; empty when gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return []
+    # The command name may hold spaces and brackets; fields follow it.
+    return stat.rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far; 0 when it is gone."""
+    fields = _stat_fields(pid)
+    # utime and stime are the 14th and 15th fields, counted from the pid.
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS if fields else 0.0
+
+
+def database_cpu_seconds() -> float:
+    """CPU time of every PostgreSQL process on this machine, background included.
+
+    Only one server is under load at a time, so the growth of this sum over a
+    measurement is what that server's requests cost the database. It is 0
+    when PostgreSQL runs on another machine.
+    """
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                name = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            if name == "postgres":
+                total += cpu_seconds(int(entry.name))
+    return total
 
 
 def free_port() -> int:

@@ -34,7 +34,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -58,6 +58,7 @@ from benchmarks.servers import (
     ROOT,
     Server,
     ServerConfig,
+    database_cpu_seconds,
     start_baseline,
     start_service,
 )
@@ -213,12 +214,8 @@ class Bench:
                 order.reverse()
             measured: dict[str, Measurement] = {}
             for server in order:
-                measured[server.name] = run_wrk(
-                    scenario.script,
-                    server.url,
-                    connections,
-                    self.plan.seconds,
-                    files[server.name],
+                measured[server.name] = self._measure(
+                    server, scenario, connections, files[server.name]
                 )
                 time.sleep(0.3)
             point = Point(
@@ -226,6 +223,23 @@ class Bench:
             )
             self.results.points.append(point)
             say(table_row(point))
+
+    def _measure(
+        self, server: Server, scenario: Scenario, connections: int, data_file: Path
+    ) -> Measurement:
+        """One run of wrk, with the CPU it cost the server and the database."""
+        server_before, database_before = server.cpu_seconds(), database_cpu_seconds()
+        measured = run_wrk(
+            scenario.script, server.url, connections, self.plan.seconds, data_file
+        )
+        server_used = server.cpu_seconds() - server_before
+        database_used = database_cpu_seconds() - database_before
+        requests = max(measured.requests, 1)
+        return replace(
+            measured,
+            server_cpu_ms=1000 * server_used / requests,
+            database_cpu_ms=1000 * database_used / requests,
+        )
 
 
 def get_json(server: Server, key: str, path: str) -> dict[str, Any]:
