@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from eventsourcing.persistence import StoredEvent
@@ -51,6 +51,19 @@ class IdentityDirectory(Protocol):
         ...
 
     def is_member(self, user_id: str, workspace_id: str) -> bool: ...
+
+
+@dataclass
+class Newer:
+    """What brings some aggregates up to date from the versions a reader has.
+
+    `snapshots` holds the latest snapshot above an aggregate's version, where
+    there is one; `events` the events after it (or after the version), in
+    order of aggregate and version.
+    """
+
+    snapshots: dict[str, StoredEvent] = field(default_factory=dict)
+    events: list[StoredEvent] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

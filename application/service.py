@@ -20,7 +20,6 @@ from datetime import datetime
 from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
 
 from eventsourcing.application import (
-    AggregateNotFoundError,
     Application,
     LRUCache,
     ProcessingEvent,
@@ -32,7 +31,6 @@ from eventsourcing.persistence import (
     Mapper,
     RecordConflictError,
     Recording,
-    StoredEvent,
     Transcoding,
 )
 
@@ -58,6 +56,7 @@ from application.ports import (
     CommandScopes,
     EventLog,
     LoggedEvent,
+    Newer,
     ReadModels,
     UnscopedCommands,
 )
@@ -190,9 +189,9 @@ class ProjectsApplication(Application[str]):
         # on a copy, and a load that finds newer events caches a new one.
         self._aggregates: LRUCache[str, Any] = LRUCache(AGGREGATE_CACHE_SIZE)
         super().__init__(env={"IS_SNAPSHOTTING_ENABLED": "y"})
-        self._select_events_after: Callable[
-            [Mapping[str, int]], Sequence[StoredEvent]
-        ] = getattr(self.recorder, "select_events_after", self._select_one_by_one)
+        self._select_newer: Callable[[Mapping[str, int]], Newer] = getattr(
+            self.recorder, "select_newer", self._select_newer_one_by_one
+        )
 
     # Commands on projects.
 
@@ -559,41 +558,28 @@ class ProjectsApplication(Application[str]):
     ) -> list[Any | None]:
         """Aggregates of the actor's workspace, None for each one not found.
 
-        Cached aggregates are brought up to date with the events recorded
-        after their versions, by any process, all read in one query; the
-        others are rebuilt from their latest snapshot and events. Each comes
-        back as a copy of its own for the command to change.
+        One query brings them all up to date, by any process's writes: a
+        cached aggregate with the events after its version, another from its
+        latest snapshot and the events after that. Each comes back as a copy
+        of its own for the command to change.
         """
-        found: dict[str, Any] = {}
+        versions: dict[str, int] = {}
+        current: dict[str, Any] = {}
         for kind, resource_id in wanted:
-            if (
-                not resource_id.startswith(_PREFIXES[kind])
-                or len(resource_id) > MAX_ID_LENGTH
-            ):
+            if not _may_be(kind, resource_id) or resource_id in versions:
                 continue
             try:
-                found[resource_id] = self._aggregates.get(resource_id)
+                current[resource_id] = self._aggregates.get(resource_id)
             except KeyError:
-                continue
-        if found:
-            newer: dict[str, list[Any]] = {}
-            versions = {key: aggregate.version for key, aggregate in found.items()}
-            for stored in self._select_events_after(versions):
-                event = self.mapper.to_domain_event(stored)
-                newer.setdefault(event.originator_id, []).append(event)
-            for resource_id, events in newer.items():
-                found[resource_id] = rebuild(copied(found[resource_id]), events)
-                self._aggregates.put(resource_id, found[resource_id])
+                versions[resource_id] = 0
+            else:
+                versions[resource_id] = current[resource_id].version
+        if versions:
+            self._bring_up_to_date(current, self._select_newer(versions))
 
         loaded: list[Any | None] = []
         for kind, resource_id in wanted:
-            aggregate = found.get(resource_id)
-            if (
-                aggregate is None
-                and resource_id.startswith(_PREFIXES[kind])
-                and len(resource_id) <= MAX_ID_LENGTH
-            ):
-                aggregate = self._rebuilt(resource_id)
+            aggregate = current.get(resource_id)
             if (
                 not isinstance(aggregate, kind)
                 or getattr(aggregate, "workspace_id", None) != actor.workspace_id
@@ -603,22 +589,39 @@ class ProjectsApplication(Application[str]):
             loaded.append(copied(aggregate))
         return loaded
 
-    def _rebuilt(self, resource_id: str) -> Any | None:
-        """An aggregate rebuilt from its snapshot and events, and cached; or None."""
-        try:
-            aggregate = self.repository.get(resource_id, projector_func=rebuild)
-        except AggregateNotFoundError:
-            return None
-        self._aggregates.put(resource_id, aggregate)
-        return aggregate
+    def _bring_up_to_date(self, current: dict[str, Any], newer: Newer) -> None:
+        """Apply `newer` to the aggregates in `current`, and cache what changed."""
+        events: dict[str, list[Any]] = {}
+        for stored in newer.events:
+            events.setdefault(str(stored.originator_id), []).append(
+                self.mapper.to_domain_event(stored)
+            )
+        for resource_id, snapshot in newer.snapshots.items():
+            current[resource_id] = rebuild(
+                None, [self.mapper.to_domain_event(snapshot)]
+            )
+        for resource_id, later in events.items():
+            base = current.get(resource_id)
+            if base is not None and resource_id not in newer.snapshots:
+                base = copied(base)
+            current[resource_id] = rebuild(base, later)
+        for resource_id in {*newer.snapshots, *events}:
+            self._aggregates.put(resource_id, current[resource_id])
 
-    def _select_one_by_one(self, versions: Mapping[str, int]) -> Sequence[StoredEvent]:
-        """The events after each aggregate's version, one query per aggregate."""
-        return [
-            stored
-            for resource_id, version in versions.items()
-            for stored in self.recorder.select_events(resource_id, gt=version)
-        ]
+    def _select_newer_one_by_one(self, versions: Mapping[str, int]) -> Newer:
+        """What `_load_many` needs, read with the recorders' own queries."""
+        newer = Newer()
+        for resource_id, version in versions.items():
+            after = version
+            if self.snapshots is not None:
+                latest = self.snapshots.recorder.select_events(
+                    resource_id, gt=version, desc=True, limit=1
+                )
+                if latest:
+                    newer.snapshots[resource_id] = latest[0]
+                    after = latest[0].originator_version
+            newer.events.extend(self.recorder.select_events(resource_id, gt=after))
+        return newer
 
     # Pages.
 
@@ -693,6 +696,11 @@ class ProjectsApplication(Application[str]):
 def _occurred_at(event: object) -> datetime:
     assert isinstance(event, DomainEvent)
     return event.timestamp
+
+
+def _may_be(kind: type[Any], resource_id: str) -> bool:
+    """Whether `resource_id` has the form of an id of `kind`."""
+    return resource_id.startswith(_PREFIXES[kind]) and len(resource_id) <= MAX_ID_LENGTH
 
 
 def _require_read_together(project: Project, members: Sequence[Job | Task]) -> None:

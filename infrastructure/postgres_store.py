@@ -20,15 +20,18 @@ A command on a resource runs in one transaction on one connection: it takes
 the resource's advisory lock, loads, decides, and records. Commands on the
 same resource, in any process, so take turns instead of racing and deciding
 again; the version checks of the insert remain what guarantees consistency.
-A command costs three round trips: the lock, one query for the new events of
-every aggregate it loads, and the record, whose insert, read-model changes
-and commit go out together in pipeline mode.
+A command costs two round trips: one that begins the transaction, takes the
+lock and reads the latest snapshots and new events of every aggregate the
+command loads, cached or not; and the record, whose insert, read-model
+changes and commit go out together. Both use pipeline mode.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -43,6 +46,7 @@ from eventsourcing.postgres import (
 from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow
 
+from application.ports import Newer
 from infrastructure.database import PostgresSession
 from infrastructure.recording import (
     EVENTS_TABLE,
@@ -135,14 +139,34 @@ ORDER_BY_TRANSACTION = [
 DROP_TRANSACTION_COLUMN = [
     f"ALTER TABLE {EVENTS_TABLE} DROP COLUMN IF EXISTS transaction_id",
 ]
-# The events recorded after given versions of given aggregates, in one query.
-_SELECT_AFTER = (
-    "SELECT e.originator_id, e.originator_version, e.topic, e.state "
-    "FROM unnest(%(ids)s::text[], %(versions)s::bigint[]) AS b(id, version) "
-    f"JOIN {EVENTS_TABLE} AS e "
-    "ON e.originator_id = b.id AND e.originator_version > b.version "
-    "ORDER BY e.originator_id, e.originator_version"
+# What brings given aggregates from given versions (0 for none) up to date, in
+# one query: the latest snapshot above each version, if any, and the events
+# after the later of the two. Snapshots come first for each aggregate.
+_SELECT_NEWER = f"""
+WITH b AS (
+  SELECT * FROM unnest(%(ids)s::text[], %(versions)s::bigint[]) AS b(id, version)
+),
+s AS (
+  SELECT b.id, latest.originator_version, latest.topic, latest.state
+  FROM b CROSS JOIN LATERAL (
+    SELECT originator_version, topic, state FROM {SNAPSHOTS_TABLE} AS taken
+    WHERE taken.originator_id = b.id AND taken.originator_version > b.version
+    ORDER BY taken.originator_version DESC LIMIT 1
+  ) AS latest
 )
+SELECT true AS is_snapshot, s.id AS originator_id, s.originator_version,
+       s.topic, s.state
+FROM s
+UNION ALL
+SELECT false, e.originator_id, e.originator_version, e.topic, e.state
+FROM b LEFT JOIN s ON s.id = b.id
+JOIN {EVENTS_TABLE} AS e ON e.originator_id = b.id
+ AND e.originator_version > GREATEST(b.version, s.originator_version)
+ORDER BY originator_id, is_snapshot DESC, originator_version
+"""
+logger = logging.getLogger(__name__)
+
+_TAKE_TURN = "SELECT pg_advisory_xact_lock(%s)"
 # Two processes may snapshot an aggregate at the same version; the second
 # finds the first's snapshot, which is the same, and keeps it.
 _INSERT_SNAPSHOT = (
@@ -150,10 +174,65 @@ _INSERT_SNAPSHOT = (
     "(originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s) "
     "ON CONFLICT DO NOTHING"
 )
-# Wakes the event streams of every process. Sent after the commit, in a
+# Wakes the event streams of every process. Sent after commits, in a
 # transaction of its own: a transaction that notifies holds a database-wide
 # lock through its commit, which would make writers commit one at a time.
 _NOTIFY = f"NOTIFY {EVENTS_TABLE}"
+# The longest a commit's notification waits to be sent with later ones.
+NOTIFY_INTERVAL = 0.01
+
+
+class CommitNotifier:
+    """Sends NOTIFY after commits, one for all the commits of a short interval.
+
+    A writer only raises a flag when it has committed. One thread per process
+    lowers the flag, then notifies on a pooled connection, so every commit is
+    followed by a notification sent after it, and a burst of commits costs
+    one. Streams wake at most `interval` later than they would for a
+    notification of their own; should notifying fail, they find the events
+    on their next timed look.
+    """
+
+    def __init__(
+        self, datastore: PostgresDatastore, interval: float = NOTIFY_INTERVAL
+    ) -> None:
+        self.datastore = datastore
+        self.interval = interval
+        self._committed = threading.Event()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def committed(self) -> None:
+        """Note that events were committed; they are notified shortly."""
+        if self._thread is None:
+            self._start()
+        self._committed.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self._committed.set()
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None and not self._closed:
+                self._thread = threading.Thread(
+                    target=self._run, name="commit-notifier", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._committed.wait()
+            if self._closed:
+                return
+            self._committed.clear()
+            try:
+                with self.datastore.get_connection() as connection:
+                    connection.execute(_NOTIFY, prepare=False)
+            except Exception as error:
+                logger.warning("could not notify new events (%s)", error)
+            time.sleep(self.interval)
 
 
 class QuietDatastore(PostgresDatastore):
@@ -174,9 +253,17 @@ class QuietDatastore(PostgresDatastore):
 
     @contextmanager
     def get_connection(self) -> Iterator[psycopg.Connection[DictRow]]:
-        """The connection of the thread's command in progress, or one of the pool."""
+        """The connection of the thread's command in progress, or one of the pool.
+
+        A command's connection is handed out inside its transaction, with
+        the command's turn taken.
+        """
         held = self.held()
         if held is not None:
+            turn = self.take_pending_turn()
+            if turn is not None:
+                with held.pipeline():
+                    _begin_turn(held, turn)
             yield held
             return
         with super().get_connection() as connection:
@@ -188,15 +275,27 @@ class QuietDatastore(PostgresDatastore):
         )
         return held
 
+    def take_pending_turn(self) -> int | None:
+        """The lock key of the held connection's turn, if not yet taken; once."""
+        turn: int | None = getattr(self._held, "turn", None)
+        self._held.turn = None
+        return turn
+
     @contextmanager
-    def holding(self) -> Iterator[psycopg.Connection[DictRow]]:
-        """Lend one pooled connection to the thread's calls until the block ends."""
+    def holding(self, turn: int | None = None) -> Iterator[psycopg.Connection[DictRow]]:
+        """Lend one pooled connection to the thread's calls until the block ends.
+
+        With a `turn`, the first statement sent on the connection goes after
+        BEGIN and the advisory lock `turn`, in the same round trip.
+        """
         with super().get_connection() as connection:
             self._held.connection = connection
+            self._held.turn = turn
             try:
                 yield connection
             finally:
                 self._held.connection = None
+                self._held.turn = None
 
 
 class PostgresCommandScopes:
@@ -214,11 +313,7 @@ class PostgresCommandScopes:
 
     @contextmanager
     def changing(self, resource_id: str) -> Iterator[None]:
-        with self.datastore.holding() as connection:
-            # One round trip: without parameters, both go as one simple query.
-            connection.execute(
-                f"BEGIN; SELECT pg_advisory_xact_lock({turn_of(resource_id)})"
-            )
+        with self.datastore.holding(turn_of(resource_id)) as connection:
             try:
                 yield
             finally:
@@ -229,6 +324,12 @@ def turn_of(resource_id: str) -> int:
     """The advisory lock key of a resource: a stable signed 64-bit hash of its id."""
     digest = hashlib.blake2b(resource_id.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def _begin_turn(connection: psycopg.Connection[DictRow], turn: int) -> None:
+    """Send BEGIN and the advisory lock `turn`; in pipeline mode, not waiting."""
+    connection.execute("BEGIN", prepare=False)
+    connection.execute(_TAKE_TURN, (turn,), prepare=True)
 
 
 def _end_transaction(connection: psycopg.Connection[DictRow]) -> None:
@@ -257,27 +358,40 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: QuietDatastore, projector: Projector) -> None:
         super().__init__(datastore, events_table_name=EVENTS_TABLE)
         self.projector = projector
+        self.notifier = CommitNotifier(datastore)
 
     def create_table(self) -> None:
         """The schema module creates the table, with its extra columns."""
 
-    def select_events_after(self, versions: Mapping[str, int]) -> Sequence[StoredEvent]:
-        """The events after each given aggregate's version, in one query."""
+    def select_newer(self, versions: Mapping[str, int]) -> Newer:
+        """The latest snapshot and later events of each aggregate, in one query."""
         params = {"ids": list(versions), "versions": list(versions.values())}
+        newer = Newer()
+        held = self.datastore.held()
+        turn = None if held is None else self.datastore.take_pending_turn()
         with (
             self.datastore.get_connection() as connection,
             connection.cursor() as cursor,
         ):
-            cursor.execute(_SELECT_AFTER, params, prepare=True)
-            return [
-                StoredEvent(
+            if turn is None:
+                cursor.execute(_SELECT_NEWER, params, prepare=True)
+            else:
+                # The lock is waited for on the server: the query runs after it.
+                with connection.pipeline():
+                    _begin_turn(connection, turn)
+                    cursor.execute(_SELECT_NEWER, params, prepare=True)
+            for row in cursor.fetchall():
+                stored = StoredEvent(
                     originator_id=row["originator_id"],
                     originator_version=row["originator_version"],
                     topic=row["topic"],
                     state=bytes(row["state"]),
                 )
-                for row in cursor.fetchall()
-            ]
+                if row["is_snapshot"]:
+                    newer.snapshots[row["originator_id"]] = stored
+                else:
+                    newer.events.append(stored)
+        return newer
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -326,12 +440,12 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
                     inserting.execute(_INSERT, params, prepare=True)
                     self.projector.project(PostgresSession(projecting), domain_events)
                     connection.execute("COMMIT", prepare=False)
-                    connection.execute(_NOTIFY, prepare=False)
             except psycopg.errors.TransactionRollback as error:
                 # A deadlock or a serialization failure between writers is a
                 # lost race like any other: the command decides again.
                 raise IntegrityError(str(error)) from error
             rows = inserting.fetchall()
+        self.notifier.committed()
         return sorted(row["notification_id"] for row in rows)
 
 

@@ -86,7 +86,8 @@ def build_services(settings: Settings, *, create_schema: bool = True) -> Service
         if location.options and isinstance(datastore.pool.kwargs, dict):
             datastore.pool.kwargs.update(location.options)
         database = PostgresDatabase(datastore)
-        recorder = PostgresEventRecorder(datastore, projector)
+        events_recorder = PostgresEventRecorder(datastore, projector)
+        recorder = events_recorder
         snapshots = PostgresSnapshotRecorder(datastore)
         scopes = PostgresCommandScopes(datastore)
         listener = {
@@ -99,7 +100,11 @@ def build_services(settings: Settings, *, create_schema: bool = True) -> Service
             **location.options,
         }
         event_log: EventLog = SqlEventLog(database, PostgresCommitSignal(listener))
-        close = datastore.close
+
+        def close() -> None:
+            events_recorder.notifier.close()
+            datastore.close()
+
     elif settings.backend == "sqlite":
         assert settings.sqlite_path is not None
         sqlite = SqliteDatabase(settings.sqlite_path)
