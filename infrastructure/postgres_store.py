@@ -28,6 +28,7 @@ changes and commit go out together. Both use pipeline mode.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -87,18 +88,53 @@ MAX_EVENTS_PER_TRANSACTION = 2**ORDINAL_BITS - 1
 
 # Rows are inserted in key order, so that concurrent writers meet on shared
 # keys in the same order; positions keep the order the events were given in.
-_INSERT = (
+_INSERT_COLUMNS = (
     f"INSERT INTO {EVENTS_TABLE} (originator_id, originator_version, topic, state, "
     "workspace_id, project_id, notification_id) "
     "SELECT e.id, e.version, e.topic, e.state, e.workspace_id, e.project_id, "
     f"(pg_current_xact_id()::text::bigint << {ORDINAL_BITS}) + e.ordinal "
-    "FROM unnest(%(ids)s::text[], %(versions)s::bigint[], %(topics)s::text[], "
-    "%(states)s::bytea[], %(workspaces)s::text[], %(projects)s::text[]) "
-    "WITH ORDINALITY "
+)
+_INSERT_ORDER = (
     "AS e(id, version, topic, state, workspace_id, project_id, ordinal) "
     "ORDER BY e.id, e.version "
     "RETURNING notification_id"
 )
+_INSERT_ARRAYS = (
+    _INSERT_COLUMNS + "FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bytea[], "
+    "%s::text[], %s::text[]) WITH ORDINALITY " + _INSERT_ORDER
+)
+# Up to this many rows go as a list of values: psycopg sends their parameters
+# many times faster than arrays, whose length has no bound.
+ROWS_AS_VALUES = 32
+
+
+@functools.lru_cache(maxsize=ROWS_AS_VALUES)
+def _insert_values(count: int) -> str:
+    """The insert of `count` events, six parameters each, ordinals written in."""
+    rows = ["(%s::text, %s::bigint, %s::text, %s::bytea, %s::text, %s::text, 1)"]
+    rows += [f"(%s, %s, %s, %s, %s, %s, {n})" for n in range(2, count + 1)]
+    return _INSERT_COLUMNS + f"FROM (VALUES {', '.join(rows)}) " + _INSERT_ORDER
+
+
+def _insert_of(
+    stored_events: Sequence[StoredEvent], domain_events: Sequence[Any]
+) -> tuple[str, list[Any]]:
+    """The statement and parameters that insert `stored_events`."""
+    rows = [
+        (
+            str(stored.originator_id),
+            stored.originator_version,
+            stored.topic,
+            stored.state,
+            event.workspace_id,
+            event.related_project_id,
+        )
+        for stored, event in zip(stored_events, domain_events, strict=True)
+    ]
+    if len(rows) <= ROWS_AS_VALUES:
+        return _insert_values(len(rows)), [value for row in rows for value in row]
+    return _INSERT_ARRAYS, [list(column) for column in zip(*rows, strict=True)]
+
 
 # The first position no reader may pass yet: the oldest transaction that holds
 # the events table open for writing, or else the next transaction id, shifted
@@ -143,10 +179,7 @@ DROP_TRANSACTION_COLUMN = [
 # one query: the latest snapshot above each version, if any, and the events
 # after the later of the two. Snapshots come first for each aggregate.
 _SELECT_NEWER = f"""
-WITH b AS (
-  SELECT * FROM unnest(%(ids)s::text[], %(versions)s::bigint[]) AS b(id, version)
-),
-s AS (
+WITH s AS (
   SELECT b.id, latest.originator_version, latest.topic, latest.state
   FROM b CROSS JOIN LATERAL (
     SELECT originator_version, topic, state FROM {SNAPSHOTS_TABLE} AS taken
@@ -164,6 +197,30 @@ JOIN {EVENTS_TABLE} AS e ON e.originator_id = b.id
  AND e.originator_version > GREATEST(b.version, s.originator_version)
 ORDER BY originator_id, is_snapshot DESC, originator_version
 """
+_VERSIONS_AS_ARRAYS = (
+    "WITH b AS (SELECT * FROM unnest(%s::text[], %s::bigint[]) AS b(id, version)), "
+)
+
+
+@functools.lru_cache(maxsize=ROWS_AS_VALUES)
+def _select_newer_values(count: int) -> str:
+    rows = ["(%s::text, %s::bigint)"] + ["(%s, %s)"] * (count - 1)
+    given = f"WITH b(id, version) AS (VALUES {', '.join(rows)}), "
+    return given + _SELECT_NEWER.lstrip().removeprefix("WITH ")
+
+
+def _select_newer_of(versions: Mapping[str, int]) -> tuple[str, list[Any]]:
+    """The query and parameters that `select_newer` sends for `versions`."""
+    if len(versions) <= ROWS_AS_VALUES:
+        return _select_newer_values(len(versions)), [
+            value for pair in versions.items() for value in pair
+        ]
+    return (
+        _VERSIONS_AS_ARRAYS + _SELECT_NEWER.lstrip().removeprefix("WITH "),
+        [list(versions), list(versions.values())],
+    )
+
+
 logger = logging.getLogger(__name__)
 
 _TAKE_TURN = "SELECT pg_advisory_xact_lock(%s)"
@@ -365,7 +422,7 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
 
     def select_newer(self, versions: Mapping[str, int]) -> Newer:
         """The latest snapshot and later events of each aggregate, in one query."""
-        params = {"ids": list(versions), "versions": list(versions.values())}
+        query, params = _select_newer_of(versions)
         newer = Newer()
         held = self.datastore.held()
         turn = None if held is None else self.datastore.take_pending_turn()
@@ -374,12 +431,12 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             connection.cursor() as cursor,
         ):
             if turn is None:
-                cursor.execute(_SELECT_NEWER, params, prepare=True)
+                cursor.execute(query, params, prepare=True)
             else:
                 # The lock is waited for on the server: the query runs after it.
                 with connection.pipeline():
                     _begin_turn(connection, turn)
-                    cursor.execute(_SELECT_NEWER, params, prepare=True)
+                    cursor.execute(query, params, prepare=True)
             for row in cursor.fetchall():
                 stored = StoredEvent(
                     originator_id=row["originator_id"],
@@ -402,27 +459,20 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         if len(stored_events) > MAX_EVENTS_PER_TRANSACTION:
             msg = f"at most {MAX_EVENTS_PER_TRANSACTION} events fit in one transaction"
             raise ProgrammingError(msg)
-        params = {
-            "ids": [str(event.originator_id) for event in stored_events],
-            "versions": [event.originator_version for event in stored_events],
-            "topics": [event.topic for event in stored_events],
-            "states": [event.state for event in stored_events],
-            "workspaces": [event.workspace_id for event in domain_events],
-            "projects": [event.related_project_id for event in domain_events],
-        }
+        insert = _insert_of(stored_events, domain_events)
         held = self.datastore.held()
         if held is not None:
-            return self._record(held, params, domain_events, begin=False)
+            return self._record(held, insert, domain_events, begin=False)
         with self.datastore.holding() as connection:
             try:
-                return self._record(connection, params, domain_events, begin=True)
+                return self._record(connection, insert, domain_events, begin=True)
             finally:
                 _end_transaction(connection)
 
     def _record(
         self,
         connection: psycopg.Connection[DictRow],
-        params: dict[str, Any],
+        insert: tuple[str, list[Any]],
         domain_events: Sequence[Any],
         *,
         begin: bool,
@@ -437,7 +487,7 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
                 with connection.pipeline():
                     if begin:
                         connection.execute("BEGIN", prepare=False)
-                    inserting.execute(_INSERT, params, prepare=True)
+                    inserting.execute(*insert, prepare=True)
                     self.projector.project(PostgresSession(projecting), domain_events)
                     connection.execute("COMMIT", prepare=False)
             except psycopg.errors.TransactionRollback as error:

@@ -140,6 +140,33 @@ def test_deleting_a_project_releases_its_jobs_and_tasks(
     assert app.list_projects(actor, 20, 1, None).total == 0
 
 
+def test_a_project_of_many_members_is_deleted_in_one_step(
+    services: Services, actor: Actor
+) -> None:
+    """More aggregates and events than a statement lists one by one."""
+    app = services.application
+    project = app.create_project(actor, "P", None)
+    jobs = [app.create_job(actor, f"J{n}") for n in range(40)]
+    for job in jobs:
+        app.assign_job(actor, project.id, job.id)
+    before = app.list_events(actor, 0, 1000).items[-1].position
+
+    app.delete_project(actor, project.id)
+
+    written = app.list_events(actor, before, 1000).items
+    assert len(written) == 1 + len(jobs)
+    assert {event.resource_id for event in written} == {
+        project.id,
+        *(job.id for job in jobs),
+    }
+    assert all(app.get_job(actor, job.id).project_id is None for job in jobs)
+    # Loaded again, from the cache or the store, every job is free to move.
+    other = app.create_project(actor, "Q", None)
+    for job in jobs:
+        app.assign_job(actor, other.id, job.id)
+    assert app.get_project(actor, other.id).job_count == len(jobs)
+
+
 def test_a_deleted_project_takes_no_new_members(
     services: Services, actor: Actor
 ) -> None:
