@@ -23,6 +23,7 @@ from api import events, jobs, projects, tasks
 from api.blueprint import Blueprint, PublicIdConverter
 from api.context import Services, current_services, install_services
 from api.documentation import SchemaExtras
+from api.encoding import FastJSONProvider
 from api.errors import register_error_handlers
 from api.etags import IfMatch
 from api.parsing import MAX_READ_BYTES
@@ -92,10 +93,10 @@ def create_app(
     heartbeat every `stream_heartbeat` seconds and end once `stopping` is set.
     """
     app = Flask(__name__)
+    app.json = FastJSONProvider(app)
     app.config.update(_configuration())
     app.config[events.HEARTBEAT_CONFIG] = stream_heartbeat
     app.config[events.STOPPING_CONFIG] = stopping
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.url_map.converters["public_id"] = PublicIdConverter
     install_services(app, Services(application, identity, check_store))
     install_request_pipeline(app)

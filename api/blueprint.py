@@ -63,10 +63,15 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # smorest is un
         every_status = sorted({*ERRORS_OF_EVERY_REQUEST, *statuses})
 
         def document(view: View) -> View:
+            documented = view
             for status in reversed(every_status):
-                view = self.alt_response(
+                documented = self.alt_response(
                     status, schema=ErrorSchema, description=reason_phrase(status)
-                )(view)
+                )(documented)
+            # flask-smorest's wrappers only carry the documentation; keep it
+            # on the view itself, so that a request does not pass through one
+            # wrapper per documented status.
+            view._apidoc = documented._apidoc  # type: ignore[attr-defined]
             return view
 
         return document
