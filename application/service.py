@@ -666,6 +666,22 @@ class ProjectsApplication(Application[str]):
         super().register_transcodings(transcoder)
         transcoder.register(SetAsList())
 
+    def save(self, *aggregates: Any, **kwargs: Any) -> list[Recording[str]]:
+        """Record the new events of `aggregates` in one atomic step.
+
+        The library's save does the same for aggregates and events alike,
+        checking each object against runtime protocols, which costs more than
+        collecting the events; the commands here only ever save aggregates.
+        """
+        processing_event: ProcessingEvent[str] = ProcessingEvent()
+        for aggregate in aggregates:
+            processing_event.events.extend(aggregate.collect_events())
+            processing_event.aggregates[aggregate.id] = aggregate
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        return recordings
+
     def _record(self, processing_event: ProcessingEvent[str]) -> list[Recording[str]]:
         """Record the events, handing them to the recorder for the read models."""
         return self.events.put(processing_event.events, events=processing_event.events)
