@@ -186,17 +186,25 @@ WITH s AS (
     WHERE taken.originator_id = b.id AND taken.originator_version > b.version
     ORDER BY taken.originator_version DESC LIMIT 1
   ) AS latest
+),
+after AS MATERIALIZED (
+  SELECT b.id, GREATEST(b.version, s.originator_version) AS version
+  FROM b LEFT JOIN s ON s.id = b.id
 )
 SELECT true AS is_snapshot, s.id AS originator_id, s.originator_version,
        s.topic, s.state
 FROM s
 UNION ALL
 SELECT false, e.originator_id, e.originator_version, e.topic, e.state
-FROM b LEFT JOIN s ON s.id = b.id
-JOIN {EVENTS_TABLE} AS e ON e.originator_id = b.id
- AND e.originator_version > GREATEST(b.version, s.originator_version)
+FROM after CROSS JOIN LATERAL (
+  SELECT * FROM {EVENTS_TABLE} AS recorded
+  WHERE recorded.originator_id = after.id
+    AND recorded.originator_version > after.version
+) AS e
 ORDER BY originator_id, is_snapshot DESC, originator_version
 """
+# Each aggregate's events are read from where its snapshot or version ends,
+# an index range of their own: a long history is never scanned and filtered.
 _VERSIONS_AS_ARRAYS = (
     "WITH b AS (SELECT * FROM unnest(%s::text[], %s::bigint[]) AS b(id, version)), "
 )
@@ -236,7 +244,7 @@ _INSERT_SNAPSHOT = (
 # lock through its commit, which would make writers commit one at a time.
 _NOTIFY = f"NOTIFY {EVENTS_TABLE}"
 # The longest a commit's notification waits to be sent with later ones.
-NOTIFY_INTERVAL = 0.01
+NOTIFY_INTERVAL = 0.05
 
 
 class CommitNotifier:
