@@ -30,7 +30,7 @@ from infrastructure.replay import replay
 from infrastructure.settings import Settings
 from infrastructure.wiring import Services, build_services
 from projections.listing import to_millis
-from projections.sql import SqlSession
+from projections.sql import Operation, SqlSession
 
 BATCH_SIZE = 5_000
 READ_BATCH_SIZE = 5_000
@@ -232,6 +232,9 @@ class _NoReadModels:
 
     def project(self, session: SqlSession, events: Sequence[DomainEvent]) -> None:
         return None
+
+    def operations(self, events: Sequence[DomainEvent]) -> list[Operation]:
+        return []
 
 
 @contextmanager

@@ -22,8 +22,9 @@ same resource, in any process, so take turns instead of racing and deciding
 again; the version checks of the insert remain what guarantees consistency.
 A command costs two round trips: one that begins the transaction, takes the
 lock and reads the latest snapshots and new events of every aggregate the
-command loads, cached or not; and the record, whose insert, read-model
-changes and commit go out together. Both use pipeline mode.
+command loads, cached or not; and the record, whose insert and read-model
+changes go as one statement (data-modifying parts of a WITH clause) followed
+by the commit. Both use pipeline mode.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -55,6 +57,7 @@ from infrastructure.recording import (
     Projector,
     domain_events_of,
 )
+from projections.sql import Operation, SqlExecutor, joined
 
 SCHEMA = [
     f"""CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} (
@@ -116,10 +119,31 @@ def _insert_values(count: int) -> str:
     return _INSERT_COLUMNS + f"FROM (VALUES {', '.join(rows)}) " + _INSERT_ORDER
 
 
-def _insert_of(
-    stored_events: Sequence[StoredEvent], domain_events: Sequence[Any]
-) -> tuple[str, list[Any]]:
-    """The statement and parameters that insert `stored_events`."""
+@functools.lru_cache(maxsize=256)
+def _with_changes(insert: str, changes: tuple[str, ...]) -> str:
+    """One statement that runs `insert` and the read models' `changes`."""
+    parts = ", ".join((f"recorded AS ({insert})", *changes))
+    return f"WITH {parts} SELECT notification_id FROM recorded"
+
+
+@dataclass(frozen=True)
+class _Recording:
+    """How some events and their read-model changes are written.
+
+    Up to `ROWS_AS_VALUES` events whose changes touch distinct rows go as
+    one statement; otherwise the insert goes first and each change after it.
+    """
+
+    statement: str
+    params: list[Any]
+    separate: Sequence[Operation] = ()
+
+
+def _recording_of(
+    stored_events: Sequence[StoredEvent],
+    domain_events: Sequence[Any],
+    operations: Sequence[Operation],
+) -> _Recording:
     rows = [
         (
             str(stored.originator_id),
@@ -131,9 +155,16 @@ def _insert_of(
         )
         for stored, event in zip(stored_events, domain_events, strict=True)
     ]
-    if len(rows) <= ROWS_AS_VALUES:
-        return _insert_values(len(rows)), [value for row in rows for value in row]
-    return _INSERT_ARRAYS, [list(column) for column in zip(*rows, strict=True)]
+    if len(rows) > ROWS_AS_VALUES:
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        return _Recording(_INSERT_ARRAYS, columns, operations)
+    insert = _insert_values(len(rows))
+    params = [value for row in rows for value in row]
+    changes = joined(operations)
+    if changes is None:
+        return _Recording(insert, params, operations)
+    parts, changed = changes
+    return _Recording(_with_changes(insert, parts), params + changed)
 
 
 # The first position no reader may pass yet: the oldest transaction that holds
@@ -467,21 +498,22 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         if len(stored_events) > MAX_EVENTS_PER_TRANSACTION:
             msg = f"at most {MAX_EVENTS_PER_TRANSACTION} events fit in one transaction"
             raise ProgrammingError(msg)
-        insert = _insert_of(stored_events, domain_events)
+        recording = _recording_of(
+            stored_events, domain_events, self.projector.operations(domain_events)
+        )
         held = self.datastore.held()
         if held is not None:
-            return self._record(held, insert, domain_events, begin=False)
+            return self._record(held, recording, begin=False)
         with self.datastore.holding() as connection:
             try:
-                return self._record(connection, insert, domain_events, begin=True)
+                return self._record(connection, recording, begin=True)
             finally:
                 _end_transaction(connection)
 
     def _record(
         self,
         connection: psycopg.Connection[DictRow],
-        insert: tuple[str, list[Any]],
-        domain_events: Sequence[Any],
+        recording: _Recording,
         *,
         begin: bool,
     ) -> list[int]:
@@ -495,8 +527,10 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
                 with connection.pipeline():
                     if begin:
                         connection.execute("BEGIN", prepare=False)
-                    inserting.execute(*insert, prepare=True)
-                    self.projector.project(PostgresSession(projecting), domain_events)
+                    inserting.execute(
+                        recording.statement, recording.params, prepare=True
+                    )
+                    SqlExecutor(PostgresSession(projecting)).apply(recording.separate)
                     connection.execute("COMMIT", prepare=False)
             except psycopg.errors.TransactionRollback as error:
                 # A deadlock or a serialization failure between writers is a

@@ -20,7 +20,7 @@ from eventsourcing.persistence import (
 )
 
 from domain.events import DomainEvent
-from projections.sql import SqlSession
+from projections.sql import Operation, SqlSession
 
 EVENTS_TABLE = "stored_events"
 SNAPSHOTS_TABLE = "stored_snapshots"
@@ -28,6 +28,8 @@ SNAPSHOTS_TABLE = "stored_snapshots"
 
 class Projector(Protocol):
     def project(self, session: SqlSession, events: Sequence[DomainEvent]) -> None: ...
+
+    def operations(self, events: Sequence[DomainEvent]) -> list[Operation]: ...
 
 
 def domain_events_of(

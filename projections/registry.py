@@ -54,6 +54,10 @@ class ReadModelProjector:
     def project(self, session: SqlSession, events: Iterable[DomainEvent]) -> None:
         SqlExecutor(session).apply(operations_for(events))
 
+    def operations(self, events: Iterable[DomainEvent]) -> list[Operation]:
+        """The row changes `project` makes, for a store that writes them itself."""
+        return operations_for(events)
+
 
 class SqlReadModels:
     """The application's `ReadModels`, read from the tables of a database."""

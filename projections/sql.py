@@ -10,6 +10,7 @@ transaction; replay applies the same operations to rows in memory
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -157,11 +158,11 @@ class SqlExecutor:
 
     def apply(self, operations: Iterable[Operation]) -> None:
         for operation in operations:
-            statement, params = self._statement(operation)
+            statement, params = self.statement(operation)
             self.session.execute(statement, params)
 
     @staticmethod
-    def _statement(operation: Operation) -> tuple[str, dict[str, Any]]:
+    def statement(operation: Operation) -> tuple[str, dict[str, Any]]:
         table = operation.table.name
         if isinstance(operation, Insert):
             columns = list(operation.row)
@@ -201,6 +202,101 @@ class SqlExecutor:
                 {**operation.key, **deltas},
             )
         return f"DELETE FROM {table} WHERE {_match(operation.key)}", dict(operation.key)
+
+
+# At most this many row changes join the statement that records their events.
+MAX_JOINED_OPERATIONS = 8
+
+
+def joined(operations: Sequence[Operation]) -> tuple[tuple[str, ...], list[Any]] | None:
+    """The operations as parts of one PostgreSQL statement, or None.
+
+    Each part is `oN AS (statement)` with positional parameters, to go in
+    the WITH clause of a statement that writes something else too; the
+    parameters come in the order of the parts. The parts of a statement all
+    see the rows as they were before it, so operations join only when no two
+    of them touch the same row, and only a few, so that the statements the
+    database prepares stay few. The text of each part depends only on the
+    operation's table and columns, and is worked out once.
+    """
+    if len(operations) > MAX_JOINED_OPERATIONS:
+        return None
+    touched = set()
+    parts: list[str] = []
+    params: list[Any] = []
+    for number, operation in enumerate(operations, start=1):
+        row = _row_of(operation)
+        if row is None or row in touched:
+            return None
+        touched.add(row)
+        shape, values = _shape_and_values(operation)
+        parts.append(_joined_part(number, shape))
+        params += values
+    return tuple(parts), params
+
+
+Shape = tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+
+def _shape_and_values(operation: Operation) -> tuple[Shape, list[Any]]:
+    """What the statement of an operation depends on, and its parameters in order."""
+    name = operation.table.name
+    if isinstance(operation, Insert):
+        row = operation.row
+        return ("insert", name, tuple(row), (), ()), list(row.values())
+    if isinstance(operation, Update):
+        key, values, deltas = operation.key, operation.values, operation.deltas
+        return (
+            ("update", name, tuple(key), tuple(values), tuple(deltas)),
+            [*values.values(), *deltas.values(), *key.values()],
+        )
+    if isinstance(operation, Increment):
+        key, deltas = operation.key, operation.deltas
+        return (
+            ("increment", name, tuple(key), (), tuple(deltas)),
+            [*key.values(), *deltas.values()],
+        )
+    return ("delete", name, tuple(operation.key), (), ()), list(operation.key.values())
+
+
+@functools.lru_cache(maxsize=256)
+def _joined_part(number: int, shape: Shape) -> str:
+    kind, table, key, values, deltas = shape
+    if kind == "insert":
+        statement = (
+            f"INSERT INTO {table} ({', '.join(key)}) "
+            f"VALUES ({', '.join(['%s'] * len(key))})"
+        )
+    elif kind == "update":
+        assignments = [f"{column} = %s" for column in values]
+        assignments += [f"{column} = {column} + %s" for column in deltas]
+        statement = f"UPDATE {table} SET {', '.join(assignments)} WHERE " + (
+            " AND ".join(f"{column} = %s" for column in key)
+        )
+    elif kind == "increment":
+        additions = ", ".join(
+            f"{column} = {table}.{column} + excluded.{column}" for column in deltas
+        )
+        statement = (
+            f"INSERT INTO {table} ({', '.join([*key, *deltas])}) "
+            f"VALUES ({', '.join(['%s'] * (len(key) + len(deltas)))}) "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {additions}"
+        )
+    else:
+        where = " AND ".join(f"{column} = %s" for column in key)
+        statement = f"DELETE FROM {table} WHERE {where}"
+    return f"o{number} AS ({statement})"
+
+
+def _row_of(operation: Operation) -> tuple[str, tuple[Any, ...]] | None:
+    """The table and primary key of the row an operation touches, if it names it."""
+    table = operation.table
+    given = operation.row if isinstance(operation, Insert) else operation.key
+    if not isinstance(operation, Insert) and set(given) != set(table.primary_key):
+        return None
+    if not set(table.primary_key) <= set(given):
+        return None
+    return table.name, tuple(given[column] for column in table.primary_key)
 
 
 def _match(key: Row) -> str:
