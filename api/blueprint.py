@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import flask_smorest
 from werkzeug.routing import BaseConverter
 
 from api.errors import reason_phrase
-from api.parsing import JsonBodyParser
+from api.parsing import JsonBodyParser, load_body
 from api.schemas import ErrorSchema
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -44,11 +45,26 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # smorest is un
     def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Any:
         """Parse with one instance of `schema` for all requests, not one each.
 
-        Reading does not change a schema, so the instance is shared.
+        Reading does not change a schema, so the instance is shared. A JSON
+        body, which the request pipeline has already read, is loaded by the
+        schema directly; flask-smorest only documents it. webargs would do
+        the same with more work per request.
         """
         if isinstance(schema, type):
             schema = schema()
-        return super().arguments(schema, *args, **kwargs)
+        documented = super().arguments(schema, *args, **kwargs)
+        if kwargs.get("location", "json") != "json" or set(kwargs) - {"location"}:
+            return documented
+
+        def decorator(view: View) -> View:
+            @functools.wraps(view)
+            def with_body(*view_args: Any, **view_kwargs: Any) -> Any:
+                return view(*view_args, load_body(schema), **view_kwargs)
+
+            with_body._apidoc = documented(view)._apidoc  # type: ignore[attr-defined]
+            return cast(View, with_body)
+
+        return decorator
 
     def documents_errors(self, *statuses: int) -> Callable[[View], View]:
         """Document the error answers of an operation, and those every one has."""

@@ -106,6 +106,20 @@ def _too_large() -> RequestEntityTooLarge:
     )
 
 
+def load_body(schema: ma.Schema) -> Any:
+    """The request's JSON object loaded by `schema`, or a 400 with its messages.
+
+    The same as the parser below does for a JSON body, without webargs'
+    look-ups of the location on every request.
+    """
+    try:
+        return schema.load(g.json_body)
+    except ma.ValidationError as error:
+        raise RequestValidationError(
+            "The request is not valid", _details({"json": error.messages})
+        ) from None
+
+
 class JsonBodyParser(FlaskParser):
     """The webargs parser of the API's blueprints.
 
