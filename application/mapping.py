@@ -21,12 +21,24 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import resolve_topic
 
+# Times and sets are left to the library's transcodings, as its encoder does.
+_ENCODE_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
 
 class FastJSONTranscoder(JSONTranscoder):
-    """The library's JSON transcoder, decoding with orjson.
+    """The library's JSON transcoder, with orjson doing the writing and reading.
 
-    Encoding is the library's own, so what is stored does not change.
+    What is stored does not change: for the values events hold (text,
+    numbers, times, sets, lists and objects of them) orjson writes the same
+    bytes as the library's compact encoder, and whatever orjson will not
+    write (an integer past 64 bits) goes to the library's.
     """
+
+    def encode(self, obj: Any) -> bytes:
+        try:
+            return orjson.dumps(obj, default=self._encode_obj, option=_ENCODE_OPTIONS)
+        except TypeError:
+            return super().encode(obj)
 
     def decode(self, data: bytes) -> Any:
         return self._revive(orjson.loads(data))

@@ -15,6 +15,7 @@ from application.mapping import EventMapper, FastJSONTranscoder
 from application.service import SetAsList
 from domain.job import Job, JobAssigned
 from domain.project import Project
+from domain.task import Task
 
 
 def _transcoder(transcoder: JSONTranscoder) -> JSONTranscoder:
@@ -57,6 +58,55 @@ def test_every_event_and_snapshot_reads_back_the_same() -> None:
     assert service.to_domain_event(library.to_stored_event(snapshot)).state[
         "job_ids"
     ] == {"job_1", "job_2"}
+
+
+def _every_kind_of_event() -> list[object]:
+    """One of each event, with text that JSON writers are apt to treat apart."""
+    odd = 'ü ✓ 漢字 "quoted" back\\slash \x01\x1f \u2028 \U0001f600 </script>'
+    project = Project.create(
+        workspace_id="ws_1", actor_id="user_1", name=odd, description=None
+    )
+    project.update(
+        actor_id="user_1", name="Renamed", description=odd, change_description=True
+    )
+    job = Job.create(workspace_id="ws_1", actor_id="user_1", name=odd)
+    task = Task.create(
+        workspace_id="ws_1", actor_id="user_1", name="T", description=odd
+    )
+    project.add_job(actor_id="user_1", job_id=job.id)
+    job.assign(actor_id="user_1", project_id=project.id)
+    project.add_task(actor_id="user_1", task_id=task.id)
+    task.assign(actor_id="user_1", project_id=project.id)
+    snapshot = Project.Snapshot.take(project)
+    project.remove_job(actor_id="user_1", job_id=job.id)
+    job.unassign(actor_id="user_1", project_id=project.id)
+    project.remove_task(actor_id="user_1", task_id=task.id)
+    task.unassign(actor_id="user_1", project_id=project.id)
+    task.archive(actor_id="user_1")
+    project.delete(actor_id="user_1")
+    events = [
+        *project.collect_events(),
+        *job.collect_events(),
+        *task.collect_events(),
+    ]
+    return [*events, snapshot]
+
+
+def test_every_event_is_stored_byte_for_byte_as_the_library_stores_it() -> None:
+    library, service = _mappers()
+    events = _every_kind_of_event()
+    kinds = {type(event).__name__ for event in events}
+
+    for event in events:
+        assert service.to_stored_event(event) == library.to_stored_event(event)
+    assert len(kinds) >= 14
+
+
+def test_what_orjson_cannot_write_is_written_by_the_library() -> None:
+    library, service = _mappers()
+    huge = {"count": 2**70, "nested": [{"n": -(2**65)}]}
+
+    assert service.transcoder.encode(huge) == library.transcoder.encode(huge)
 
 
 def test_an_event_stored_in_its_first_shape_is_upcast() -> None:
