@@ -10,7 +10,7 @@ import flask_smorest
 from werkzeug.routing import BaseConverter
 
 from api.errors import reason_phrase
-from api.parsing import JsonBodyParser, load_body
+from api.parsing import JsonBodyParser, load_arguments
 from api.schemas import ErrorSchema
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -46,23 +46,25 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # smorest is un
         """Parse with one instance of `schema` for all requests, not one each.
 
         Reading does not change a schema, so the instance is shared. A JSON
-        body, which the request pipeline has already read, is loaded by the
-        schema directly; flask-smorest only documents it. webargs would do
-        the same with more work per request.
+        body, which the request pipeline has already read, and a query are
+        loaded by the schema directly; flask-smorest only documents them.
+        webargs would do the same with more work per request.
         """
         if isinstance(schema, type):
             schema = schema()
         documented = super().arguments(schema, *args, **kwargs)
-        if kwargs.get("location", "json") != "json" or set(kwargs) - {"location"}:
+        location = kwargs.get("location", "json")
+        if location not in ("json", "query") or set(kwargs) - {"location"}:
             return documented
 
         def decorator(view: View) -> View:
             @functools.wraps(view)
-            def with_body(*view_args: Any, **view_kwargs: Any) -> Any:
-                return view(*view_args, load_body(schema), **view_kwargs)
+            def with_arguments(*view_args: Any, **view_kwargs: Any) -> Any:
+                loaded = load_arguments(schema, location)
+                return view(*view_args, loaded, **view_kwargs)
 
-            with_body._apidoc = documented(view)._apidoc  # type: ignore[attr-defined]
-            return cast(View, with_body)
+            with_arguments._apidoc = documented(view)._apidoc  # type: ignore[attr-defined]
+            return cast(View, with_arguments)
 
         return decorator
 
