@@ -12,9 +12,10 @@ it ends; writes elsewhere on the server do not.
 
 The rule holds because inserting events is the first write of a writer's
 transaction: the insert locks the events table before the transaction is
-given its id, so a writer that has an id and will insert events is seen.
-(A command's transaction reads and takes an advisory lock first; neither
-gives a transaction an id.)
+given its id, so a writer that has an id and will insert events is seen, and
+one that has none yet will get an id above the ceiling. (A command's
+transaction reads and takes an advisory lock first; neither gives a
+transaction an id.)
 
 A command on a resource runs in one transaction on one connection: it takes
 the resource's advisory lock, loads, decides, and records. Commands on the
@@ -168,22 +169,24 @@ def _recording_of(
 
 
 # The first position no reader may pass yet: the oldest transaction that holds
-# the events table open for writing, or else the next transaction id, shifted
-# as positions are. pg_locks shows 32-bit transaction ids; they are widened
-# with the epoch of the snapshot's next id.
+# the events table open for writing, or else the snapshot's first transaction
+# id not yet finished, shifted as positions are. A writer's id is read from
+# pg_stat_activity, which shows it from the moment it is handed out; the
+# transaction's own lock on its id, in pg_locks, comes a moment later, and a
+# reader that looked there could miss a writer in that moment. The ids are
+# 32 bits wide; they are widened with the epoch of the snapshot's next id.
 CEILING = f"""
 WITH next AS (
   SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS id
 ),
 writing AS (
-  SELECT mine.transactionid::text::bigint AS short_id
+  SELECT activity.backend_xid::text::bigint AS short_id
   FROM pg_locks AS held
-  JOIN pg_locks AS mine
-    ON mine.pid = held.pid AND mine.locktype = 'transactionid'
-   AND mine.mode = 'ExclusiveLock' AND mine.granted
+  JOIN pg_stat_activity AS activity ON activity.pid = held.pid
   WHERE held.locktype = 'relation' AND held.mode = 'RowExclusiveLock'
     AND held.relation = '{EVENTS_TABLE}'::regclass
     AND held.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND activity.backend_xid IS NOT NULL
 ),
 widened AS (
   SELECT CASE WHEN (next.id >> 32 << 32 | short_id) > next.id
