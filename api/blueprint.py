@@ -63,7 +63,8 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # smorest is un
                 loaded = load_arguments(schema, location)
                 return view(*view_args, loaded, **view_kwargs)
 
-            with_arguments._apidoc = documented(view)._apidoc  # type: ignore[attr-defined]
+            documentation = documented(view)._apidoc
+            with_arguments._apidoc = documentation  # type: ignore[attr-defined]
             return cast(View, with_arguments)
 
         return decorator

@@ -60,6 +60,8 @@ from infrastructure.recording import (
 )
 from projections.sql import Operation, SqlExecutor, joined
 
+logger = logging.getLogger(__name__)
+
 SCHEMA = [
     f"""CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} (
   originator_id text COLLATE "C" NOT NULL,
@@ -211,9 +213,10 @@ DROP_TRANSACTION_COLUMN = [
 ]
 # What brings given aggregates from given versions (0 for none) up to date, in
 # one query: the latest snapshot above each version, if any, and the events
-# after the later of the two. Snapshots come first for each aggregate.
+# after the later of the two. Snapshots come first for each aggregate. The
+# query follows a `b(id, version)` of the aggregates, as values or arrays.
 _SELECT_NEWER = f"""
-WITH s AS (
+s AS (
   SELECT b.id, latest.originator_version, latest.topic, latest.state
   FROM b CROSS JOIN LATERAL (
     SELECT originator_version, topic, state FROM {SNAPSHOTS_TABLE} AS taken
@@ -239,16 +242,16 @@ ORDER BY originator_id, is_snapshot DESC, originator_version
 """
 # Each aggregate's events are read from where its snapshot or version ends,
 # an index range of their own: a long history is never scanned and filtered.
-_VERSIONS_AS_ARRAYS = (
+_SELECT_NEWER_ARRAYS = (
     "WITH b AS (SELECT * FROM unnest(%s::text[], %s::bigint[]) AS b(id, version)), "
+    + _SELECT_NEWER
 )
 
 
 @functools.lru_cache(maxsize=ROWS_AS_VALUES)
 def _select_newer_values(count: int) -> str:
     rows = ["(%s::text, %s::bigint)"] + ["(%s, %s)"] * (count - 1)
-    given = f"WITH b(id, version) AS (VALUES {', '.join(rows)}), "
-    return given + _SELECT_NEWER.lstrip().removeprefix("WITH ")
+    return f"WITH b(id, version) AS (VALUES {', '.join(rows)}), " + _SELECT_NEWER
 
 
 def _select_newer_of(versions: Mapping[str, int]) -> tuple[str, list[Any]]:
@@ -257,13 +260,8 @@ def _select_newer_of(versions: Mapping[str, int]) -> tuple[str, list[Any]]:
         return _select_newer_values(len(versions)), [
             value for pair in versions.items() for value in pair
         ]
-    return (
-        _VERSIONS_AS_ARRAYS + _SELECT_NEWER.lstrip().removeprefix("WITH "),
-        [list(versions), list(versions.values())],
-    )
+    return _SELECT_NEWER_ARRAYS, [list(versions), list(versions.values())]
 
-
-logger = logging.getLogger(__name__)
 
 _TAKE_TURN = "SELECT pg_advisory_xact_lock(%s)"
 # Two processes may snapshot an aggregate at the same version; the second
@@ -466,8 +464,7 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         """The latest snapshot and later events of each aggregate, in one query."""
         query, params = _select_newer_of(versions)
         newer = Newer()
-        held = self.datastore.held()
-        turn = None if held is None else self.datastore.take_pending_turn()
+        turn = self.datastore.take_pending_turn()
         with (
             self.datastore.get_connection() as connection,
             connection.cursor() as cursor,

@@ -163,45 +163,17 @@ class SqlExecutor:
 
     @staticmethod
     def statement(operation: Operation) -> tuple[str, dict[str, Any]]:
-        table = operation.table.name
+        """The statement of an operation, with `:name` parameters, and their values."""
+        shape, _ = _shape_and_values(operation)
+        statement = _statement_text(shape, named=True)
         if isinstance(operation, Insert):
-            columns = list(operation.row)
-            names = ", ".join(columns)
-            values = ", ".join(f":{column}" for column in columns)
-            return f"INSERT INTO {table} ({names}) VALUES ({values})", dict(
-                operation.row
-            )
-        if isinstance(operation, Update):
-            assignments = [f"{column} = :{column}" for column in operation.values]
-            assignments += [
-                f"{column} = {column} + :delta_{column}" for column in operation.deltas
-            ]
-            deltas = {
-                f"delta_{name}": value for name, value in operation.deltas.items()
-            }
-            return (
-                f"UPDATE {table} SET {', '.join(assignments)} "
-                f"WHERE {_match(operation.key)}",
-                {**operation.values, **deltas, **operation.key},
-            )
+            return statement, dict(operation.row)
+        if isinstance(operation, Delete):
+            return statement, dict(operation.key)
+        deltas = {f"delta_{name}": value for name, value in operation.deltas.items()}
         if isinstance(operation, Increment):
-            deltas = {
-                f"delta_{name}": value for name, value in operation.deltas.items()
-            }
-            columns = [*operation.key, *operation.deltas]
-            placeholders = [f":{name}" for name in operation.key]
-            placeholders += [f":delta_{name}" for name in operation.deltas]
-            additions = ", ".join(
-                f"{name} = {table}.{name} + excluded.{name}"
-                for name in operation.deltas
-            )
-            return (
-                f"INSERT INTO {table} ({', '.join(columns)}) "
-                f"VALUES ({', '.join(placeholders)}) "
-                f"ON CONFLICT ({', '.join(operation.key)}) DO UPDATE SET {additions}",
-                {**operation.key, **deltas},
-            )
-        return f"DELETE FROM {table} WHERE {_match(operation.key)}", dict(operation.key)
+            return statement, {**operation.key, **deltas}
+        return statement, {**operation.values, **deltas, **operation.key}
 
 
 # At most this many row changes join the statement that records their events.
@@ -230,7 +202,7 @@ def joined(operations: Sequence[Operation]) -> tuple[tuple[str, ...], list[Any]]
             return None
         touched.add(row)
         shape, values = _shape_and_values(operation)
-        parts.append(_joined_part(number, shape))
+        parts.append(f"o{number} AS ({_statement_text(shape, named=False)})")
         params += values
     return tuple(parts), params
 
@@ -260,32 +232,42 @@ def _shape_and_values(operation: Operation) -> tuple[Shape, list[Any]]:
 
 
 @functools.lru_cache(maxsize=256)
-def _joined_part(number: int, shape: Shape) -> str:
+def _statement_text(shape: Shape, *, named: bool) -> str:
+    """The SQL of an operation of this shape: `:name` or positional parameters.
+
+    Named parameters are the columns' names, and `delta_<column>` for what is
+    added to a counter; positional ones come in the order
+    `_shape_and_values` lists the values.
+    """
     kind, table, key, values, deltas = shape
+
+    def mark(name: str) -> str:
+        return f":{name}" if named else "%s"
+
+    def match() -> str:
+        return " AND ".join(f"{column} = {mark(column)}" for column in key)
+
     if kind == "insert":
-        statement = (
-            f"INSERT INTO {table} ({', '.join(key)}) "
-            f"VALUES ({', '.join(['%s'] * len(key))})"
-        )
-    elif kind == "update":
-        assignments = [f"{column} = %s" for column in values]
-        assignments += [f"{column} = {column} + %s" for column in deltas]
-        statement = f"UPDATE {table} SET {', '.join(assignments)} WHERE " + (
-            " AND ".join(f"{column} = %s" for column in key)
-        )
-    elif kind == "increment":
+        row = ", ".join(mark(column) for column in key)
+        return f"INSERT INTO {table} ({', '.join(key)}) VALUES ({row})"
+    if kind == "update":
+        assignments = [f"{column} = {mark(column)}" for column in values]
+        assignments += [
+            f"{column} = {column} + {mark(f'delta_{column}')}" for column in deltas
+        ]
+        return f"UPDATE {table} SET {', '.join(assignments)} WHERE {match()}"
+    if kind == "increment":
+        placeholders = [mark(column) for column in key]
+        placeholders += [mark(f"delta_{column}") for column in deltas]
         additions = ", ".join(
             f"{column} = {table}.{column} + excluded.{column}" for column in deltas
         )
-        statement = (
+        return (
             f"INSERT INTO {table} ({', '.join([*key, *deltas])}) "
-            f"VALUES ({', '.join(['%s'] * (len(key) + len(deltas)))}) "
+            f"VALUES ({', '.join(placeholders)}) "
             f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {additions}"
         )
-    else:
-        where = " AND ".join(f"{column} = %s" for column in key)
-        statement = f"DELETE FROM {table} WHERE {where}"
-    return f"o{number} AS ({statement})"
+    return f"DELETE FROM {table} WHERE {match()}"
 
 
 def _row_of(operation: Operation) -> tuple[str, tuple[Any, ...]] | None:
@@ -297,10 +279,6 @@ def _row_of(operation: Operation) -> tuple[str, tuple[Any, ...]] | None:
     if not set(table.primary_key) <= set(given):
         return None
     return table.name, tuple(given[column] for column in table.primary_key)
-
-
-def _match(key: Row) -> str:
-    return " AND ".join(f"{column} = :{column}" for column in key)
 
 
 @dataclass
