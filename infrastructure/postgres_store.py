@@ -25,7 +25,8 @@ A command costs two round trips: one that begins the transaction, takes the
 lock and reads the latest snapshots and new events of every aggregate the
 command loads, cached or not; and the record, whose insert and read-model
 changes go as one statement (data-modifying parts of a WITH clause) followed
-by the commit. Both use pipeline mode.
+by the commit. Each is one simple query, several statements in one message,
+which runs statements prepared by name on the connection (`ServerStatements`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -140,6 +142,7 @@ class _Recording:
     statement: str
     params: list[Any]
     separate: Sequence[Operation] = ()
+    params_are_values: bool = True
 
 
 def _recording_of(
@@ -160,7 +163,7 @@ def _recording_of(
     ]
     if len(rows) > ROWS_AS_VALUES:
         columns = [list(column) for column in zip(*rows, strict=True)]
-        return _Recording(_INSERT_ARRAYS, columns, operations)
+        return _Recording(_INSERT_ARRAYS, columns, operations, params_are_values=False)
     insert = _insert_values(len(rows))
     params = [value for row in rows for value in row]
     changes = joined(operations)
@@ -264,6 +267,136 @@ def _select_newer_of(versions: Mapping[str, int]) -> tuple[str, list[Any]]:
 
 
 _TAKE_TURN = "SELECT pg_advisory_xact_lock(%s)"
+
+
+class ServerStatements:
+    """Statements prepared on the server by name, run inside simple queries.
+
+    A simple query may hold several statements and costs one message each
+    way, where the extended protocol needs a flush per statement. Its
+    parameters are bound as literals by psycopg, so a statement that should
+    be planned once is prepared on the connection under a name of its own
+    and run with EXECUTE. A connection's first use of a statement sends its
+    PREPARE first in the same query.
+
+    Two things can make this record untrue. A prepared statement outlives a
+    failure later in its query, so a failed query that began with a PREPARE
+    leaves it in doubt, and the next use asks the server. And psycopg
+    deallocates every prepared statement of a connection when it rolls back
+    a transaction there, so a statement found missing puts the connection's
+    others in doubt too (some may have been prepared again since), and the
+    query is sent again with its PREPARE where that is safe.
+    """
+
+    def __init__(self) -> None:
+        self._known: weakref.WeakKeyDictionary[
+            psycopg.Connection[DictRow], dict[str, bool]
+        ] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def query(
+        self,
+        connection: psycopg.Connection[DictRow],
+        statement: str,
+        parts: Callable[[str], list[str]],
+        params: list[Any],
+        *,
+        again_if_lost: bool,
+    ) -> list[DictRow]:
+        """Run `parts(execute)` as one simple query with `params`; its last rows.
+
+        `execute` is the EXECUTE of `statement`, with a `%s` for each of its
+        parameters. With `again_if_lost`, a query that found the statement
+        missing is rolled back and sent once more: only for one that wrote
+        nothing that its caller relied on.
+        """
+        for attempt in range(2):
+            prepare, execute = self._forms(connection, statement)
+            try:
+                return simple_query(connection, [prepare, *parts(execute)], params)
+            except psycopg.errors.InvalidSqlStatementName:
+                if prepare:
+                    raise
+                self._lost(connection, statement)
+                if attempt or not again_if_lost:
+                    raise
+                if connection.info.transaction_status != TransactionStatus.IDLE:
+                    connection.rollback()
+            except psycopg.Error:
+                if prepare:
+                    self._in_doubt(connection, prepare)
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _forms(
+        self, connection: psycopg.Connection[DictRow], statement: str
+    ) -> tuple[str, str]:
+        """Its PREPARE, or '' when the connection has it, and its EXECUTE."""
+        name, prepare, execute = _prepared_form(statement)
+        with self._lock:
+            known = self._known.setdefault(connection, {})
+            sure = known.get(name)
+            known[name] = True
+        if sure is False:
+            sure = _is_prepared(connection, name)
+        return ("" if sure else prepare), execute
+
+    def _in_doubt(self, connection: psycopg.Connection[DictRow], prepare: str) -> None:
+        name = prepare.split(" ", 2)[1]
+        with self._lock:
+            self._known.setdefault(connection, {})[name] = False
+
+    def _lost(self, connection: psycopg.Connection[DictRow], statement: str) -> None:
+        """`statement` is missing: the others may have been prepared again since."""
+        with self._lock:
+            known = self._known.setdefault(connection, {})
+            for name in known:
+                known[name] = False
+            known.pop(_prepared_form(statement)[0], None)
+
+
+def _is_prepared(connection: psycopg.Connection[DictRow], name: str) -> bool:
+    found = connection.execute(
+        "SELECT 1 AS found FROM pg_prepared_statements WHERE name = %s",
+        (name,),
+        prepare=False,
+    ).fetchall()
+    return bool(found)
+
+
+@functools.lru_cache(maxsize=512)
+def _prepared_form(statement: str) -> tuple[str, str, str]:
+    """The name, PREPARE and EXECUTE of a statement with positional `%s`."""
+    pieces = statement.split("%s")
+    if any("%" in piece for piece in pieces):
+        raise ProgrammingError("a prepared statement holds only %s placeholders")
+    body = pieces[0] + "".join(
+        f"${number}{piece}" for number, piece in enumerate(pieces[1:], start=1)
+    )
+    name = "sokosumi_" + hashlib.blake2b(body.encode(), digest_size=10).hexdigest()
+    arguments = ", ".join(["%s"] * (len(pieces) - 1))
+    return name, f"PREPARE {name} AS {body}", f"EXECUTE {name}({arguments})"
+
+
+def simple_query(
+    connection: psycopg.Connection[DictRow], parts: Sequence[str], params: list[Any]
+) -> list[DictRow]:
+    """Run statements as one simple query; the rows of the last that returns any.
+
+    A failure leaves an explicit transaction failed, for the caller to end.
+    """
+    text = "; ".join(part for part in parts if part)
+    rows: list[DictRow] = []
+    with psycopg.ClientCursor(connection) as cursor:
+        cursor.execute(text, params, prepare=False)
+        while True:
+            if cursor.description is not None:
+                rows = cursor.fetchall()
+            if not cursor.nextset():
+                break
+    return rows
+
+
 # Two processes may snapshot an aggregate at the same version; the second
 # finds the first's snapshot, which is the same, and keeps it.
 _INSERT_SNAPSHOT = (
@@ -344,6 +477,7 @@ class QuietDatastore(PostgresDatastore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._held = threading.local()
+        self.statements = ServerStatements()
 
     def register_type_adapters(self) -> None:
         return None
@@ -465,18 +599,22 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         query, params = _select_newer_of(versions)
         newer = Newer()
         turn = self.datastore.take_pending_turn()
-        with (
-            self.datastore.get_connection() as connection,
-            connection.cursor() as cursor,
-        ):
+        with self.datastore.get_connection() as connection:
             if turn is None:
-                cursor.execute(query, params, prepare=True)
-            else:
-                # The lock is waited for on the server: the query runs after it.
-                with connection.pipeline():
-                    _begin_turn(connection, turn)
+                with connection.cursor() as cursor:
                     cursor.execute(query, params, prepare=True)
-            for row in cursor.fetchall():
+                    rows = cursor.fetchall()
+            else:
+                # One simple query: the lock is waited for on the server, and
+                # the load runs after it, in a snapshot taken after the wait.
+                rows = self.datastore.statements.query(
+                    connection,
+                    query,
+                    lambda load: ["BEGIN", _TAKE_TURN, load],
+                    [turn, *params],
+                    again_if_lost=True,
+                )
+            for row in rows:
                 stored = StoredEvent(
                     originator_id=row["originator_id"],
                     originator_version=row["originator_version"],
@@ -522,6 +660,8 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         The results come back when the pipeline ends, the commit's included,
         so the events are known to be stored when this returns.
         """
+        if not recording.separate and recording.params_are_values:
+            return self._record_as_one_query(connection, recording, begin=begin)
         with connection.cursor() as inserting, connection.cursor() as projecting:
             try:
                 with connection.pipeline():
@@ -537,6 +677,37 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
                 # lost race like any other: the command decides again.
                 raise IntegrityError(str(error)) from error
             rows = inserting.fetchall()
+        self.notifier.committed()
+        return sorted(row["notification_id"] for row in rows)
+
+    def _record_as_one_query(
+        self,
+        connection: psycopg.Connection[DictRow],
+        recording: _Recording,
+        *,
+        begin: bool,
+    ) -> list[int]:
+        """Insert, project and commit as one simple query: one message each way.
+
+        Outside a transaction the statement is a transaction of its own, and
+        may be sent again if the connection had lost it. Inside one, the
+        command's transaction is lost with it, and the command decides again.
+        """
+        try:
+            rows = self.datastore.statements.query(
+                connection,
+                recording.statement,
+                (lambda record: [record])
+                if begin
+                else (lambda record: [record, "COMMIT"]),
+                recording.params,
+                again_if_lost=begin,
+            )
+        except (
+            psycopg.errors.TransactionRollback,
+            psycopg.errors.InvalidSqlStatementName,
+        ) as error:
+            raise IntegrityError(str(error)) from error
         self.notifier.committed()
         return sorted(row["notification_id"] for row in rows)
 
