@@ -62,6 +62,6 @@ def current_actor() -> Actor:
 
 
 def current_workspace_id() -> str | None:
-    """The active workspace, or None before (or without) authentication."""
+    """The active workspace, or None before (or without) a checked key."""
     actor: Actor | None = g.get("actor")
-    return None if actor is None else actor.workspace_id
+    return None if actor is None or not actor.is_found else actor.workspace_id

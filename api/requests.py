@@ -15,10 +15,10 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask.wrappers import Response
 from werkzeug.datastructures import WWWAuthenticate
-from werkzeug.exceptions import Forbidden, Unauthorized
+from werkzeug.exceptions import Forbidden, HTTPException, Unauthorized
 
 from api.context import (
     current_identity,
@@ -26,6 +26,7 @@ from api.context import (
     current_workspace_id,
 )
 from api.parsing import read_json_object
+from application.ports import KeyLookup
 from application.views import Actor
 
 logger = logging.getLogger(__name__)
@@ -47,24 +48,50 @@ def install_request_pipeline(app: Flask) -> None:
     """Run the checks of every request before its view, and tag every response."""
     app.before_request(prepare_request)
     app.after_request(finish_response)
+    app.teardown_request(cancel_key_check)
 
 
 def prepare_request() -> None:
-    """Check the request in the order of precedence the contract fixes."""
+    """Check the request in the order of precedence the contract fixes.
+
+    The caller's key may be checked later, together with the first read of
+    a command; any answer other than the command's own checks it first
+    (`require_caller`), and so does every response (`finish_response`).
+    """
     g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
 
     if not is_open_path(request.path):
         g.actor = authenticate()
 
     if request.routing_exception is not None:
+        require_caller()
         raise request.routing_exception
 
     if request.method in METHODS_WITH_A_BODY:
-        g.json_body = read_json_object()
+        try:
+            g.json_body = read_json_object()
+        except HTTPException:
+            require_caller()
+            raise
+
+
+def require_caller() -> None:
+    """Check the caller's key now, if it has not been checked; 401 or 403 if bad."""
+    actor: Actor | None = g.get("actor")
+    if actor is not None and not actor.is_found:
+        actor.workspace_id  # noqa: B018 - asking finds the actor, or raises
 
 
 def finish_response(response: Response) -> Response:
-    """Tag the response with the request id, and log the request at DEBUG."""
+    """Tag the response with the request id, and log the request at DEBUG.
+
+    A response for a caller whose key has not been checked yet waits for
+    the check; a key that fails it gets the check's answer instead.
+    """
+    try:
+        require_caller()
+    except Exception as error:
+        response = current_app.make_response(current_app.handle_user_exception(error))
     request_id = current_request_id()
     response.headers[REQUEST_ID_HEADER] = request_id
 
@@ -94,18 +121,33 @@ def is_open_path(path: str) -> bool:
 
 
 def authenticate() -> Actor:
-    """Return who calls and in which workspace, or raise 401 or 403."""
+    """Return who calls and in which workspace, or raise 401 or 403.
+
+    Without a workspace asked for, the key's check is left to the store,
+    which may run it with the first read of a command: the actor returned is
+    found when it is first asked for, and raises 401 then if the key fails.
+    """
     identity = current_identity()
     api_key = bearer_key(request.headers.get("Authorization"))
-    principal = None if api_key is None else identity.authenticate(api_key)
-    if principal is None:
-        raise Unauthorized(
-            "A valid API key is required, sent as 'Authorization: Bearer <key>'",
-            www_authenticate=WWWAuthenticate("bearer"),
-        )
+    if api_key is None:
+        raise _unauthorized()
 
     workspace_id = request.headers.get(WORKSPACE_HEADER, "").strip()
-    workspace_id = workspace_id or principal.workspace_id
+    if not workspace_id:
+        lookup = identity.look_up(api_key)
+        g.key_lookup = lookup
+
+        def find() -> Actor:
+            principal = lookup.principal()
+            if principal is None:
+                raise _unauthorized()
+            return Actor(principal.user_id, principal.workspace_id)
+
+        return Actor.found_by(find)
+
+    principal = identity.authenticate(api_key)
+    if principal is None:
+        raise _unauthorized()
     # A key is only ever made for a workspace its user is a member of, so
     # only another workspace needs a look at the memberships.
     if workspace_id != principal.workspace_id and (
@@ -115,6 +157,20 @@ def authenticate() -> Actor:
         raise Forbidden("The key's user is not a member of the requested workspace")
 
     return Actor(user_id=principal.user_id, workspace_id=workspace_id)
+
+
+def cancel_key_check(error: BaseException | None = None) -> None:
+    """At the end of a request, make sure its key check rides on no later read."""
+    lookup: KeyLookup | None = g.pop("key_lookup", None)
+    if lookup is not None:
+        lookup.cancel()
+
+
+def _unauthorized() -> Unauthorized:
+    return Unauthorized(
+        "A valid API key is required, sent as 'Authorization: Bearer <key>'",
+        www_authenticate=WWWAuthenticate("bearer"),
+    )
 
 
 def bearer_key(authorization: str | None) -> str | None:

@@ -50,7 +50,26 @@ class IdentityDirectory(Protocol):
         """Return who holds `api_key`, or None for an unknown or revoked key."""
         ...
 
+    def look_up(self, api_key: str) -> KeyLookup:
+        """Who holds `api_key`, found when asked: `authenticate`, perhaps deferred.
+
+        The store may check the key together with the first read of the
+        thread's next command, in one round trip.
+        """
+        ...
+
     def is_member(self, user_id: str, workspace_id: str) -> bool: ...
+
+
+class KeyLookup(Protocol):
+    """A check of an API key that may not have run yet."""
+
+    def principal(self) -> Principal | None:
+        """Who holds the key, or None; runs the check now if it has not run."""
+        ...
+
+    def cancel(self) -> None:
+        """The answer is not needed: the check must not ride on a later read."""
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,12 +11,62 @@ from domain.project import Project
 from domain.task import Task
 
 
-@dataclass(frozen=True)
 class Actor:
-    """Who acts, and in which workspace: every command and query needs one."""
+    """Who acts, and in which workspace: every command and query needs one.
 
-    user_id: str
-    workspace_id: str
+    An actor can also be found later (`Actor.found_by`): the first time its
+    user or workspace is asked for, it calls `find`, which returns the actor
+    or raises. A command asks only after its first read, so the caller's key
+    can be checked in the same round trip to the store as that read; it
+    always asks before it decides anything.
+    """
+
+    __slots__ = ("_find", "_known")
+
+    def __init__(self, user_id: str, workspace_id: str) -> None:
+        self._known: tuple[str, str] | None = (user_id, workspace_id)
+        self._find: Callable[[], Actor] | None = None
+
+    @classmethod
+    def found_by(cls, find: Callable[[], Actor]) -> Actor:
+        actor = cls.__new__(cls)
+        actor._known = None
+        actor._find = find
+        return actor
+
+    @property
+    def user_id(self) -> str:
+        return self._identity()[0]
+
+    @property
+    def workspace_id(self) -> str:
+        return self._identity()[1]
+
+    @property
+    def is_found(self) -> bool:
+        """Whether the actor is known yet (always, unless made by `found_by`)."""
+        return self._known is not None
+
+    def _identity(self) -> tuple[str, str]:
+        if self._known is None:
+            assert self._find is not None
+            found = self._find()
+            self._known = (found.user_id, found.workspace_id)
+            self._find = None
+        return self._known
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Actor):
+            return NotImplemented
+        return self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
+
+    def __repr__(self) -> str:
+        if self._known is None:
+            return "Actor(not found yet)"
+        return f"Actor(user_id={self._known[0]!r}, workspace_id={self._known[1]!r})"
 
 
 @dataclass(frozen=True)

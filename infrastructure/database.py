@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -32,7 +32,7 @@ from eventsourcing.postgres import PostgresDatastore
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from projections.sql import Dialect
+from projections.sql import Dialect, SoonRows
 
 _NAMED_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -75,13 +75,106 @@ class PostgresSession:
                 copy.write_row(row)
 
 
+class Rider:
+    """A query waiting to ride along with the next command read of its thread.
+
+    `Riders` hands it to that read, which runs its statement first in the
+    same round trip and delivers its rows. Asked for its rows before that,
+    it leaves the queue and runs on its own.
+    """
+
+    def __init__(
+        self,
+        riders: Riders,
+        run_alone: Callable[[], list[dict[str, Any]]],
+        statement: str,
+        params: Mapping[str, Any],
+    ) -> None:
+        self._riders = riders
+        self._run_alone = run_alone
+        self.statement = statement
+        self.params = params
+        self._rows: list[dict[str, Any]] | None = None
+
+    def deliver(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._rows = [dict(row) for row in rows]
+
+    def rows(self) -> list[dict[str, Any]]:
+        if self._rows is None:
+            self._riders.drop(self)
+            self._rows = self._run_alone()
+        return self._rows
+
+    def cancel(self) -> None:
+        self._riders.drop(self)
+
+
+class Riders:
+    """The queries each thread has waiting for its next command read."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def add(self, rider: Rider) -> Rider:
+        self._waiting().append(rider)
+        return rider
+
+    def take(self) -> list[Rider]:
+        """The waiting queries, which the caller runs and delivers; none wait after."""
+        waiting = self._waiting()
+        taken = list(waiting)
+        waiting.clear()
+        return taken
+
+    def drop(self, rider: Rider) -> None:
+        waiting = self._waiting()
+        if rider in waiting:
+            waiting.remove(rider)
+
+    def _waiting(self) -> list[Rider]:
+        waiting: list[Rider] | None = getattr(self._local, "waiting", None)
+        if waiting is None:
+            waiting = self._local.waiting = []
+        return waiting
+
+
+class _RowsWhenAsked:
+    """A query that runs when its rows are asked for, and not if cancelled."""
+
+    def __init__(self, run: Callable[[], list[dict[str, Any]]]) -> None:
+        self._run = run
+
+    def rows(self) -> list[dict[str, Any]]:
+        return self._run()
+
+    def cancel(self) -> None:
+        return None
+
+
 class PostgresDatabase:
-    """Read-model sessions on the connection pool of the event store."""
+    """Read-model sessions on the connection pool of the event store.
+
+    With `riders`, the event store's record of queries waiting to ride along
+    with a command's first read, `fetch_soon` queues its query there.
+    """
 
     dialect: Dialect = "postgresql"
 
-    def __init__(self, datastore: PostgresDatastore) -> None:
+    def __init__(
+        self, datastore: PostgresDatastore, riders: Riders | None = None
+    ) -> None:
         self.datastore = datastore
+        self.riders = riders
+
+    def fetch_soon(self, statement: str, params: Mapping[str, Any]) -> SoonRows:
+        def run_alone() -> list[dict[str, Any]]:
+            with self.reading() as session:
+                return session.fetch(statement, params)
+
+        if self.riders is None:
+            return _RowsWhenAsked(run_alone)
+        rider = Rider(self.riders, run_alone, to_psycopg(statement), params)
+        return self.riders.add(rider)
 
     @contextmanager
     def reading(self) -> Iterator[PostgresSession]:
@@ -210,6 +303,13 @@ class SqliteDatabase:
                 yield SqliteSession(cursor)
             finally:
                 cursor.close()
+
+    def fetch_soon(self, statement: str, params: Mapping[str, Any]) -> SoonRows:
+        def run() -> list[dict[str, Any]]:
+            with self.reading() as session:
+                return session.fetch(statement, params)
+
+        return _RowsWhenAsked(run)
 
     @contextmanager
     def writing(self) -> Iterator[SqliteSession]:

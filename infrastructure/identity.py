@@ -13,12 +13,13 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
-from application.ports import Principal
+from application.ports import KeyLookup, Principal
 from domain.events import now
 from domain.identifiers import KEY_PREFIX, USER_PREFIX, WORKSPACE_PREFIX, new_id
 from projections.listing import to_millis
-from projections.sql import Database, SqlSession
+from projections.sql import Database, SoonRows, SqlSession
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS users (
@@ -68,6 +69,54 @@ class IssuedKey:
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+_KEY_QUERY = (
+    "SELECT secret_hash, user_id, workspace_id, revoked_at FROM api_keys WHERE id = :id"
+)
+
+
+class _Fetched:
+    """Rows already read."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self._rows = rows
+
+    def rows(self) -> list[dict[str, Any]]:
+        return self._rows
+
+    def cancel(self) -> None:
+        return None
+
+
+class _KeyCheck:
+    """The check of a key's secret against its row, once the row is read.
+
+    A key of the wrong form has no row to read (`found` is None), and fails.
+    """
+
+    def __init__(self, found: SoonRows | None, secret: str) -> None:
+        self._found = found
+        self._secret = secret
+        self._principal: Principal | None = None
+        self._checked = found is None
+
+    def principal(self) -> Principal | None:
+        if not self._checked:
+            assert self._found is not None
+            rows = self._found.rows()
+            self._checked = True
+            stored = rows[0]["secret_hash"] if rows else _UNKNOWN_KEY_HASH
+            matches = hmac.compare_digest(stored, _hash(self._secret))
+            if rows and matches and rows[0]["revoked_at"] is None:
+                self._principal = Principal(
+                    user_id=rows[0]["user_id"], workspace_id=rows[0]["workspace_id"]
+                )
+        return self._principal
+
+    def cancel(self) -> None:
+        if self._found is not None:
+            self._found.cancel()
 
 
 class IdentityStore:
@@ -160,24 +209,21 @@ class IdentityStore:
         return bool(rows)
 
     def authenticate(self, api_key: str) -> Principal | None:
+        return self.look_up(api_key, soon=False).principal()
+
+    def look_up(self, api_key: str, *, soon: bool = True) -> KeyLookup:
+        """The check of `api_key`; `soon`, it may ride along with a command's read."""
         match = _KEY_PATTERN.match(api_key)
         if match is None:
             hmac.compare_digest(_UNKNOWN_KEY_HASH, _hash(api_key))
-            return None
+            return _KeyCheck(None, "")
         body, secret = match.groups()
+        params = {"id": KEY_PREFIX + body}
+        if soon:
+            return _KeyCheck(self.database.fetch_soon(_KEY_QUERY, params), secret)
         with self.database.reading() as session:
-            rows = session.fetch(
-                "SELECT secret_hash, user_id, workspace_id, revoked_at "
-                "FROM api_keys WHERE id = :id",
-                {"id": KEY_PREFIX + body},
-            )
-        stored = rows[0]["secret_hash"] if rows else _UNKNOWN_KEY_HASH
-        matches = hmac.compare_digest(stored, _hash(secret))
-        if not rows or not matches or rows[0]["revoked_at"] is not None:
-            return None
-        return Principal(
-            user_id=rows[0]["user_id"], workspace_id=rows[0]["workspace_id"]
-        )
+            rows = session.fetch(_KEY_QUERY, params)
+        return _KeyCheck(_Fetched(rows), secret)
 
     def is_member(self, user_id: str, workspace_id: str) -> bool:
         with self.database.reading() as session:

@@ -53,7 +53,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow
 
 from application.ports import Newer
-from infrastructure.database import PostgresSession
+from infrastructure.database import PostgresSession, Riders
 from infrastructure.recording import (
     EVENTS_TABLE,
     SNAPSHOTS_TABLE,
@@ -302,8 +302,8 @@ class ServerStatements:
         params: list[Any],
         *,
         again_if_lost: bool,
-    ) -> list[DictRow]:
-        """Run `parts(execute)` as one simple query with `params`; its last rows.
+    ) -> list[list[DictRow]]:
+        """Run `parts(execute)` as one simple query with `params`; its results.
 
         `execute` is the EXECUTE of `statement`, with a `%s` for each of its
         parameters. With `again_if_lost`, a query that found the statement
@@ -380,21 +380,29 @@ def _prepared_form(statement: str) -> tuple[str, str, str]:
 
 def simple_query(
     connection: psycopg.Connection[DictRow], parts: Sequence[str], params: list[Any]
-) -> list[DictRow]:
-    """Run statements as one simple query; the rows of the last that returns any.
+) -> list[list[DictRow]]:
+    """Run statements as one simple query; the rows of each that returns rows.
 
     A failure leaves an explicit transaction failed, for the caller to end.
     """
     text = "; ".join(part for part in parts if part)
-    rows: list[DictRow] = []
+    results: list[list[DictRow]] = []
     with psycopg.ClientCursor(connection) as cursor:
         cursor.execute(text, params, prepare=False)
         while True:
             if cursor.description is not None:
-                rows = cursor.fetchall()
+                results.append(cursor.fetchall())
             if not cursor.nextset():
                 break
-    return rows
+    return results
+
+
+def _bound(
+    connection: psycopg.Connection[DictRow], statement: str, params: Mapping[str, Any]
+) -> str:
+    """`statement` with its parameters written in as literals, to join a query."""
+    with psycopg.ClientCursor(connection) as cursor:
+        return cursor.mogrify(statement, params).replace("%", "%%")
 
 
 # Two processes may snapshot an aggregate at the same version; the second
@@ -478,6 +486,7 @@ class QuietDatastore(PostgresDatastore):
         super().__init__(*args, **kwargs)
         self._held = threading.local()
         self.statements = ServerStatements()
+        self.riders = Riders()
 
     def register_type_adapters(self) -> None:
         return None
@@ -607,13 +616,20 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
             else:
                 # One simple query: the lock is waited for on the server, and
                 # the load runs after it, in a snapshot taken after the wait.
-                rows = self.datastore.statements.query(
+                # Queries waiting for this read (the check of the caller's
+                # key) go first, and get their rows from the same answer.
+                riders = self.datastore.riders.take()
+                ahead = [_bound(connection, r.statement, r.params) for r in riders]
+                results = self.datastore.statements.query(
                     connection,
                     query,
-                    lambda load: ["BEGIN", _TAKE_TURN, load],
+                    lambda load: [*ahead, "BEGIN", _TAKE_TURN, load],
                     [turn, *params],
                     again_if_lost=True,
                 )
+                for rider, rider_rows in zip(riders, results, strict=False):
+                    rider.deliver(rider_rows)
+                rows = results[-1]
             for row in rows:
                 stored = StoredEvent(
                     originator_id=row["originator_id"],
@@ -694,7 +710,7 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         command's transaction is lost with it, and the command decides again.
         """
         try:
-            rows = self.datastore.statements.query(
+            (*_, rows) = self.datastore.statements.query(
                 connection,
                 recording.statement,
                 (lambda record: [record])

@@ -85,7 +85,7 @@ def build_services(settings: Settings, *, create_schema: bool = True) -> Service
         )
         if location.options and isinstance(datastore.pool.kwargs, dict):
             datastore.pool.kwargs.update(location.options)
-        database = PostgresDatabase(datastore)
+        database = PostgresDatabase(datastore, datastore.riders)
         events_recorder = PostgresEventRecorder(datastore, projector)
         recorder = events_recorder
         snapshots = PostgresSnapshotRecorder(datastore)

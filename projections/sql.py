@@ -58,6 +58,26 @@ class Database(Protocol):
         """A transaction that commits when the block ends without error."""
         ...
 
+    def fetch_soon(self, statement: str, params: Mapping[str, Any]) -> SoonRows:
+        """A query whose rows are wanted soon, by this thread.
+
+        The database may run it together with the next read it makes for a
+        command on this thread, in the same round trip, or else when the
+        rows are asked for.
+        """
+        ...
+
+
+class SoonRows(Protocol):
+    """The rows of a query that may not have run yet."""
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The query's rows; it runs now if it has not run."""
+        ...
+
+    def cancel(self) -> None:
+        """The rows are not wanted: the query must not run with a later read."""
+
 
 @dataclass(frozen=True)
 class Column:

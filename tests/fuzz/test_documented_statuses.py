@@ -98,6 +98,15 @@ class UnreachableStore:
     def authenticate(self, api_key: str) -> None:
         raise OperationalError("connection refused")
 
+    def look_up(self, api_key: str) -> UnreachableStore:
+        return self
+
+    def principal(self) -> None:
+        raise OperationalError("connection refused")
+
+    def cancel(self) -> None:
+        return None
+
     def is_member(self, user_id: str, workspace_id: str) -> bool:
         raise OperationalError("connection refused")
 

@@ -35,9 +35,10 @@ def run(
     params: list[object],
     statement: str = HALVING,
 ) -> list[DictRow]:
-    return statements.query(
+    (rows,) = statements.query(
         connection, statement, lambda call: [call], params, again_if_lost=True
     )
+    return rows
 
 
 def test_a_statement_is_prepared_once_per_connection_and_binds_literals(
