@@ -39,6 +39,7 @@ MAX_API_KEY_LENGTH = 512
 MAX_WORKSPACE_ID_LENGTH = 200
 
 METHODS_WITH_A_BODY = frozenset({"POST", "PUT", "PATCH"})
+METHODS_OF_COMMANDS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 OPEN_PATHS = frozenset({"/health", "/v1/openapi.json", "/docs"})
 OPEN_PATH_PREFIXES = ("/docs/",)
@@ -123,9 +124,10 @@ def is_open_path(path: str) -> bool:
 def authenticate() -> Actor:
     """Return who calls and in which workspace, or raise 401 or 403.
 
-    Without a workspace asked for, the key's check is left to the store,
-    which may run it with the first read of a command: the actor returned is
-    found when it is first asked for, and raises 401 then if the key fails.
+    For a command without a workspace asked for, the key's check is left to
+    the store, which may run it with the command's first read: the actor
+    returned is found when it is first asked for, and raises 401 then if the
+    key fails. A read has no such read to share, and checks the key at once.
     """
     identity = current_identity()
     api_key = bearer_key(request.headers.get("Authorization"))
@@ -133,7 +135,7 @@ def authenticate() -> Actor:
         raise _unauthorized()
 
     workspace_id = request.headers.get(WORKSPACE_HEADER, "").strip()
-    if not workspace_id:
+    if not workspace_id and request.method in METHODS_OF_COMMANDS:
         lookup = identity.look_up(api_key)
         g.key_lookup = lookup
 
@@ -148,6 +150,7 @@ def authenticate() -> Actor:
     principal = identity.authenticate(api_key)
     if principal is None:
         raise _unauthorized()
+    workspace_id = workspace_id or principal.workspace_id
     # A key is only ever made for a workspace its user is a member of, so
     # only another workspace needs a look at the memberships.
     if workspace_id != principal.workspace_id and (
