@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import psycopg
 import pytest
 
 from infrastructure.postgres_store import CommitNotifier, PostgresEventRecorder
 from infrastructure.recording import EVENTS_TABLE
-from infrastructure.settings import Settings
-from infrastructure.wiring import Services, build_services
+from infrastructure.wiring import Services
 
 BURST = 200
-
-
-@pytest.fixture
-def postgres_services(fresh_postgres_url: str) -> Iterator[Services]:
-    services = build_services(
-        Settings.from_environ({"DATABASE_URL": fresh_postgres_url})
-    )
-    yield services
-    services.close()
 
 
 def notifier_of(services: Services, interval: float) -> CommitNotifier:

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
 from werkzeug.exceptions import Unauthorized
 
-from application.views import Actor
+from application.views import Actor, JobView, ProjectView
 from infrastructure.database import PostgresDatabase
-from infrastructure.settings import Settings
-from infrastructure.wiring import Services, build_services
+from infrastructure.identity import IssuedKey
+from infrastructure.wiring import Services
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def postgres_services(fresh_postgres_url: str) -> Iterator[Services]:
-    services = build_services(
-        Settings.from_environ({"DATABASE_URL": fresh_postgres_url})
-    )
-    yield services
-    services.close()
 
 
 class CountedReads:
@@ -50,6 +40,16 @@ def counted(
     return counter
 
 
+def a_project_and_a_job(
+    services: Services,
+) -> tuple[IssuedKey, Actor, ProjectView, JobView]:
+    issued = services.create_key("rider@example.com", "workspace")
+    actor = Actor(issued.user_id, issued.workspace_id)
+    project = services.application.create_project(actor, "P", None)
+    job = services.application.create_job(actor, "J")
+    return issued, actor, project, job
+
+
 def found_by_key(services: Services, api_key: str) -> Actor:
     lookup = services.identity.look_up(api_key)
 
@@ -65,11 +65,8 @@ def found_by_key(services: Services, api_key: str) -> Actor:
 def test_a_command_checks_the_key_with_its_load_and_reads_nothing_else(
     postgres_services: Services, counted: CountedReads
 ) -> None:
-    issued = postgres_services.create_key("rider@example.com", "workspace")
-    actor = Actor(issued.user_id, issued.workspace_id)
+    issued, actor, project, job = a_project_and_a_job(postgres_services)
     application = postgres_services.application
-    project = application.create_project(actor, "P", None)
-    job = application.create_job(actor, "J")
 
     caller = found_by_key(postgres_services, issued.api_key)
     assert not caller.is_found
@@ -83,11 +80,8 @@ def test_a_command_checks_the_key_with_its_load_and_reads_nothing_else(
 def test_a_key_that_fails_its_check_with_the_load_changes_nothing(
     postgres_services: Services, counted: CountedReads
 ) -> None:
-    issued = postgres_services.create_key("rider@example.com", "workspace")
-    actor = Actor(issued.user_id, issued.workspace_id)
+    issued, actor, project, job = a_project_and_a_job(postgres_services)
     application = postgres_services.application
-    project = application.create_project(actor, "P", None)
-    job = application.create_job(actor, "J")
     assert postgres_services.identity.revoke_key(issued.key_id)
 
     caller = found_by_key(postgres_services, issued.api_key)
@@ -112,11 +106,8 @@ def test_a_check_asked_for_before_any_command_runs_on_its_own(
 def test_a_cancelled_check_does_not_ride_on_the_next_command(
     postgres_services: Services, counted: CountedReads
 ) -> None:
-    issued = postgres_services.create_key("rider@example.com", "workspace")
-    actor = Actor(issued.user_id, issued.workspace_id)
+    issued, actor, project, job = a_project_and_a_job(postgres_services)
     application = postgres_services.application
-    project = application.create_project(actor, "P", None)
-    job = application.create_job(actor, "J")
 
     postgres_services.identity.look_up("sk_" + "0" * 26 + "_" + "a" * 43)
     postgres_services.identity.look_up(issued.api_key).cancel()
