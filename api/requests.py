@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from http import HTTPStatus
 
 from flask import Flask, current_app, g, request
 from flask.wrappers import Response
@@ -87,12 +88,17 @@ def finish_response(response: Response) -> Response:
     """Tag the response with the request id, and log the request at DEBUG.
 
     A response for a caller whose key has not been checked yet waits for
-    the check; a key that fails it gets the check's answer instead.
+    the check; a key that fails it gets the check's answer instead. A 503
+    says the store did not answer, which leaves the key unchecked too: it
+    goes as it is, without another wait on the store.
     """
-    try:
-        require_caller()
-    except Exception as error:
-        response = current_app.make_response(current_app.handle_user_exception(error))
+    if response.status_code != HTTPStatus.SERVICE_UNAVAILABLE:
+        try:
+            require_caller()
+        except Exception as error:
+            response = current_app.make_response(
+                current_app.handle_user_exception(error)
+            )
     request_id = current_request_id()
     response.headers[REQUEST_ID_HEADER] = request_id
 
