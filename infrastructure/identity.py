@@ -76,19 +76,6 @@ _KEY_QUERY = (
 )
 
 
-class _Fetched:
-    """Rows already read."""
-
-    def __init__(self, rows: list[dict[str, Any]]) -> None:
-        self._rows = rows
-
-    def rows(self) -> list[dict[str, Any]]:
-        return self._rows
-
-    def cancel(self) -> None:
-        return None
-
-
 class _KeyCheck:
     """The check of a key's secret against its row, once the row is read.
 
@@ -104,19 +91,35 @@ class _KeyCheck:
     def principal(self) -> Principal | None:
         if not self._checked:
             assert self._found is not None
-            rows = self._found.rows()
+            self._principal = _principal_of(self._found.rows(), self._secret)
             self._checked = True
-            stored = rows[0]["secret_hash"] if rows else _UNKNOWN_KEY_HASH
-            matches = hmac.compare_digest(stored, _hash(self._secret))
-            if rows and matches and rows[0]["revoked_at"] is None:
-                self._principal = Principal(
-                    user_id=rows[0]["user_id"], workspace_id=rows[0]["workspace_id"]
-                )
         return self._principal
 
     def cancel(self) -> None:
         if self._found is not None:
             self._found.cancel()
+
+
+def _key_parts(api_key: str) -> tuple[str, str] | None:
+    """The key id and the secret of a key of the right form, else None.
+
+    A key of the wrong form costs the same comparison as any other.
+    """
+    match = _KEY_PATTERN.match(api_key)
+    if match is None:
+        hmac.compare_digest(_UNKNOWN_KEY_HASH, _hash(api_key))
+        return None
+    body, secret = match.groups()
+    return KEY_PREFIX + body, secret
+
+
+def _principal_of(rows: list[dict[str, Any]], secret: str) -> Principal | None:
+    """Who holds the key whose row (if any) is in `rows`, if `secret` is its own."""
+    stored = rows[0]["secret_hash"] if rows else _UNKNOWN_KEY_HASH
+    matches = hmac.compare_digest(stored, _hash(secret))
+    if not rows or not matches or rows[0]["revoked_at"] is not None:
+        return None
+    return Principal(user_id=rows[0]["user_id"], workspace_id=rows[0]["workspace_id"])
 
 
 class IdentityStore:
@@ -209,21 +212,21 @@ class IdentityStore:
         return bool(rows)
 
     def authenticate(self, api_key: str) -> Principal | None:
-        return self.look_up(api_key, soon=False).principal()
-
-    def look_up(self, api_key: str, *, soon: bool = True) -> KeyLookup:
-        """The check of `api_key`; `soon`, it may ride along with a command's read."""
-        match = _KEY_PATTERN.match(api_key)
-        if match is None:
-            hmac.compare_digest(_UNKNOWN_KEY_HASH, _hash(api_key))
-            return _KeyCheck(None, "")
-        body, secret = match.groups()
-        params = {"id": KEY_PREFIX + body}
-        if soon:
-            return _KeyCheck(self.database.fetch_soon(_KEY_QUERY, params), secret)
+        parts = _key_parts(api_key)
+        if parts is None:
+            return None
+        key_id, secret = parts
         with self.database.reading() as session:
-            rows = session.fetch(_KEY_QUERY, params)
-        return _KeyCheck(_Fetched(rows), secret)
+            rows = session.fetch(_KEY_QUERY, {"id": key_id})
+        return _principal_of(rows, secret)
+
+    def look_up(self, api_key: str) -> KeyLookup:
+        """The check of `api_key`, which may ride along with a command's read."""
+        parts = _key_parts(api_key)
+        if parts is None:
+            return _KeyCheck(None, "")
+        key_id, secret = parts
+        return _KeyCheck(self.database.fetch_soon(_KEY_QUERY, {"id": key_id}), secret)
 
     def is_member(self, user_id: str, workspace_id: str) -> bool:
         with self.database.reading() as session:

@@ -142,7 +142,6 @@ class _Recording:
     statement: str
     params: list[Any]
     separate: Sequence[Operation] = ()
-    params_are_values: bool = True
 
 
 def _recording_of(
@@ -163,7 +162,7 @@ def _recording_of(
     ]
     if len(rows) > ROWS_AS_VALUES:
         columns = [list(column) for column in zip(*rows, strict=True)]
-        return _Recording(_INSERT_ARRAYS, columns, operations, params_are_values=False)
+        return _Recording(_INSERT_ARRAYS, columns, operations)
     insert = _insert_values(len(rows))
     params = [value for row in rows for value in row]
     changes = joined(operations)
@@ -324,7 +323,7 @@ class ServerStatements:
                     connection.rollback()
             except psycopg.Error:
                 if prepare:
-                    self._in_doubt(connection, prepare)
+                    self._in_doubt(connection, statement)
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -341,10 +340,11 @@ class ServerStatements:
             sure = _is_prepared(connection, name)
         return ("" if sure else prepare), execute
 
-    def _in_doubt(self, connection: psycopg.Connection[DictRow], prepare: str) -> None:
-        name = prepare.split(" ", 2)[1]
+    def _in_doubt(
+        self, connection: psycopg.Connection[DictRow], statement: str
+    ) -> None:
         with self._lock:
-            self._known.setdefault(connection, {})[name] = False
+            self._known.setdefault(connection, {})[_prepared_form(statement)[0]] = False
 
     def _lost(self, connection: psycopg.Connection[DictRow], statement: str) -> None:
         """`statement` is missing: the others may have been prepared again since."""
@@ -671,12 +671,16 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         *,
         begin: bool,
     ) -> list[int]:
-        """Insert, project and commit in one round trip, in pipeline mode.
+        """Insert, project and commit in one round trip.
+
+        Events whose read-model changes cannot join their insert go in
+        pipeline mode, each change a statement of its own; the others go as
+        one simple query.
 
         The results come back when the pipeline ends, the commit's included,
         so the events are known to be stored when this returns.
         """
-        if not recording.separate and recording.params_are_values:
+        if not recording.separate:
             return self._record_as_one_query(connection, recording, begin=begin)
         with connection.cursor() as inserting, connection.cursor() as projecting:
             try:
@@ -709,13 +713,12 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         may be sent again if the connection had lost it. Inside one, the
         command's transaction is lost with it, and the command decides again.
         """
+        commit = [] if begin else ["COMMIT"]
         try:
             (*_, rows) = self.datastore.statements.query(
                 connection,
                 recording.statement,
-                (lambda record: [record])
-                if begin
-                else (lambda record: [record, "COMMIT"]),
+                lambda record: [record, *commit],
                 recording.params,
                 again_if_lost=begin,
             )
