@@ -7,9 +7,10 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from eventsourcing.persistence import ProgrammingError
+from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
 
-from infrastructure.postgres_store import ServerStatements
+from infrastructure.postgres_store import ServerStatements, simple_query
 
 pytestmark = pytest.mark.postgres
 
@@ -143,3 +144,49 @@ def test_a_statement_with_a_percent_sign_of_its_own_is_refused() -> None:
     statements = ServerStatements()
     with pytest.raises(ProgrammingError, match="only %s placeholders"):
         run(statements, None, ["a"], "SELECT 'a%' LIKE %s")  # type: ignore[arg-type]
+
+
+def test_a_simple_query_answers_each_statement_with_rows_and_writes_every_value_in(
+    connection: psycopg.Connection[DictRow],
+) -> None:
+    odd = "it's 100% \\ a; DROP TABLE x; -- ünïcode"
+    results = simple_query(
+        connection,
+        [
+            "BEGIN",
+            "SELECT %s::text AS text, %s::bigint AS number, %s::bytea AS raw, "
+            "%s::text AS nothing, %s::boolean AS yes",
+            "SELECT n FROM generate_series(1, %s) AS n",
+            "COMMIT",
+        ],
+        [odd, -(2**62), b"\x00'\\\xff", None, True, 3],
+    )
+
+    assert results == [
+        [
+            {
+                "text": odd,
+                "number": -(2**62),
+                "raw": b"\x00'\\\xff",
+                "nothing": None,
+                "yes": True,
+            }
+        ],
+        [{"n": 1}, {"n": 2}, {"n": 3}],
+    ]
+    assert connection.info.transaction_status == TransactionStatus.IDLE
+
+
+def test_a_failing_statement_raises_its_own_error_and_stops_the_query(
+    connection: psycopg.Connection[DictRow],
+) -> None:
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        simple_query(
+            connection,
+            ["BEGIN", "SELECT 1 / %s AS never", "SELECT pg_sleep(5)"],
+            [0],
+        )
+
+    assert connection.info.transaction_status == TransactionStatus.INERROR
+    connection.rollback()
+    assert simple_query(connection, ["SELECT %s::int AS back"], [7]) == [[{"back": 7}]]
