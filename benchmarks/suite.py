@@ -53,7 +53,13 @@ from benchmarks.report import (
     text_report,
     write_files,
 )
-from benchmarks.seeding import Databases, Seeded, Sizes, seed_pair
+from benchmarks.seeding import (
+    Databases,
+    Seeded,
+    Sizes,
+    seed_pair,
+    write_out_seeded_pages,
+)
 from benchmarks.servers import (
     ROOT,
     Server,
@@ -423,6 +429,7 @@ def main() -> None:
                 f"{results.replay.read_events_per_second:,.0f} events/s)"
             )
 
+            write_out_seeded_pages(server_url)
             say("\n" + HEADER)
             if small is not None:
                 bench.run_group("small", small, small_scenarios(plan.small.projects))
