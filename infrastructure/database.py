@@ -43,6 +43,13 @@ def to_psycopg(statement: str) -> str:
     return _NAMED_PARAMETER.sub(r"%(\1)s", statement)
 
 
+@lru_cache(maxsize=256)
+def to_positional(statement: str) -> tuple[str, tuple[str, ...]]:
+    """Rewrite `:name` parameters as `%s`; the names, in the order they appear."""
+    names = tuple(_NAMED_PARAMETER.findall(statement))
+    return _NAMED_PARAMETER.sub("%s", statement), names
+
+
 class PostgresSession:
     """A psycopg cursor that speaks the `SqlSession` protocol."""
 
@@ -92,8 +99,10 @@ class Rider:
     ) -> None:
         self._riders = riders
         self._run_alone = run_alone
-        self.statement = statement
-        self.params = params
+        # With `%s` placeholders and their values in order, as the statement
+        # is prepared on the server and run with the read's other statements.
+        self.statement, names = to_positional(statement)
+        self.params = [params[name] for name in names]
         self._rows: list[dict[str, Any]] | None = None
 
     def deliver(self, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -173,7 +182,7 @@ class PostgresDatabase:
 
         if self.riders is None:
             return _RowsWhenAsked(run_alone)
-        rider = Rider(self.riders, run_alone, to_psycopg(statement), params)
+        rider = Rider(self.riders, run_alone, statement, params)
         return self.riders.add(rider)
 
     @contextmanager

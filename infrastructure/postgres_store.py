@@ -300,34 +300,35 @@ class ServerStatements:
     def query(
         self,
         connection: psycopg.Connection[DictRow],
-        statement: str,
-        parts: Callable[[str], list[str]],
+        statements: Sequence[str],
+        parts: Callable[[list[str]], list[str]],
         params: list[Any],
         *,
         again_if_lost: bool,
     ) -> list[list[DictRow]]:
-        """Run `parts(execute)` as one simple query with `params`; its results.
+        """Run `parts(executes)` as one simple query with `params`; its results.
 
-        `execute` is the EXECUTE of `statement`, with a `%s` for each of its
-        parameters. With `again_if_lost`, a query that found the statement
-        missing is rolled back and sent once more: only for one that wrote
-        nothing that its caller relied on.
+        `executes` are the EXECUTEs of `statements`, in order, with a `%s` for
+        each of their parameters. With `again_if_lost`, a query that found a
+        statement missing is rolled back and sent once more: only for one
+        that wrote nothing that its caller relied on.
         """
         for attempt in range(2):
-            prepare, execute = self._forms(connection, statement)
+            forms = [self._forms(connection, statement) for statement in statements]
+            prepares = [prepare for prepare, _ in forms if prepare]
+            executes = [execute for _, execute in forms]
             try:
-                return simple_query(connection, [prepare, *parts(execute)], params)
-            except psycopg.errors.InvalidSqlStatementName:
-                if prepare:
+                return simple_query(connection, [*prepares, *parts(executes)], params)
+            except psycopg.errors.InvalidSqlStatementName as error:
+                lost = self._lost(connection, statements, error)
+                if lost is None or lost in prepares:
                     raise
-                self._lost(connection, statement)
                 if attempt or not again_if_lost:
                     raise
                 if connection.info.transaction_status != TransactionStatus.IDLE:
                     connection.rollback()
             except psycopg.Error:
-                if prepare:
-                    self._in_doubt(connection, statement)
+                self._in_doubt(connection, prepares)
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -345,18 +346,37 @@ class ServerStatements:
         return ("" if sure else prepare), execute
 
     def _in_doubt(
-        self, connection: psycopg.Connection[DictRow], statement: str
+        self, connection: psycopg.Connection[DictRow], prepares: Sequence[str]
     ) -> None:
+        """A failed query that held these PREPAREs may or may not have run them."""
         with self._lock:
-            self._known.setdefault(connection, {})[_prepared_form(statement)[0]] = False
+            known = self._known.setdefault(connection, {})
+            for prepare in prepares:
+                known[prepare.split(" ", 2)[1]] = False
 
-    def _lost(self, connection: psycopg.Connection[DictRow], statement: str) -> None:
-        """`statement` is missing: the others may have been prepared again since."""
+    def _lost(
+        self,
+        connection: psycopg.Connection[DictRow],
+        statements: Sequence[str],
+        error: psycopg.Error,
+    ) -> str | None:
+        """The PREPARE of the one of `statements` that `error` found missing.
+
+        The others may have been prepared again since whatever removed it,
+        so every statement of the connection is in doubt. None if the error
+        names none of them.
+        """
+        missing = error.diag.message_primary or ""
         with self._lock:
             known = self._known.setdefault(connection, {})
             for name in known:
                 known[name] = False
-            known.pop(_prepared_form(statement)[0], None)
+            for statement in statements:
+                name, prepare, _ = _prepared_form(statement)
+                if f'"{name}"' in missing:
+                    known.pop(name, None)
+                    return prepare
+        return None
 
 
 def _is_prepared(connection: psycopg.Connection[DictRow], name: str) -> bool:
@@ -441,14 +461,6 @@ def _error_of(answer: PGresult, connection: psycopg.Connection[DictRow]) -> Exce
     if answer.status == ExecStatus.FATAL_ERROR:
         return psycopg.errors.error_from_result(answer, connection.info.encoding)
     return psycopg.InterfaceError(f"unexpected answer to a query: {answer.status!r}")
-
-
-def _bound(
-    connection: psycopg.Connection[DictRow], statement: str, params: Mapping[str, Any]
-) -> str:
-    """`statement` with its parameters written in as literals, to join a query."""
-    text = _with_literals(AdaptingTransformer(connection), statement, params)
-    return text.decode().replace("%", "%%")
 
 
 # Two processes may snapshot an aggregate at the same version; the second
@@ -665,12 +677,12 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
                 # Queries waiting for this read (the check of the caller's
                 # key) go first, and get their rows from the same answer.
                 riders = self.datastore.riders.take()
-                ahead = [_bound(connection, r.statement, r.params) for r in riders]
+                ahead = [rider.statement for rider in riders]
                 results = self.datastore.statements.query(
                     connection,
-                    query,
-                    lambda load: [*ahead, "BEGIN", _TAKE_TURN, load],
-                    [turn, *params],
+                    [*ahead, _TAKE_TURN, query],
+                    lambda executes: [*executes[:-2], "BEGIN", *executes[-2:]],
+                    [*(value for r in riders for value in r.params), turn, *params],
                     again_if_lost=True,
                 )
                 for rider, rider_rows in zip(riders, results, strict=False):
@@ -763,8 +775,8 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         try:
             (*_, rows) = self.datastore.statements.query(
                 connection,
-                recording.statement,
-                lambda record: [record, *commit],
+                [recording.statement],
+                lambda record: [*record, *commit],
                 recording.params,
                 again_if_lost=begin,
             )

@@ -10,7 +10,11 @@ from eventsourcing.persistence import ProgrammingError
 from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
 
-from infrastructure.postgres_store import ServerStatements, simple_query
+from infrastructure.postgres_store import (
+    ServerStatements,
+    _prepared_form,
+    simple_query,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -37,7 +41,7 @@ def run(
     statement: str = HALVING,
 ) -> list[DictRow]:
     (rows,) = statements.query(
-        connection, statement, lambda call: [call], params, again_if_lost=True
+        connection, [statement], lambda calls: calls, params, again_if_lost=True
     )
     return rows
 
@@ -115,7 +119,7 @@ def test_inside_a_transaction_a_lost_statement_is_not_sent_again(
 
     with pytest.raises(psycopg.errors.InvalidSqlStatementName):
         statements.query(
-            connection, HALVING, lambda call: [call], [1, "x"], again_if_lost=False
+            connection, [HALVING], lambda calls: calls, [1, "x"], again_if_lost=False
         )
     connection.rollback()
 
@@ -190,3 +194,33 @@ def test_a_failing_statement_raises_its_own_error_and_stops_the_query(
     assert connection.info.transaction_status == TransactionStatus.INERROR
     connection.rollback()
     assert simple_query(connection, ["SELECT %s::int AS back"], [7]) == [[{"back": 7}]]
+
+
+@pytest.mark.parametrize("deallocated", ["one", "all"])
+def test_several_statements_in_one_query_come_back_from_losing_one_or_all(
+    connection: psycopg.Connection[DictRow], deallocated: str
+) -> None:
+    statements = ServerStatements()
+    adding = "SELECT %s::int + %s::int AS sum"
+    both = [HALVING, adding]
+
+    def run_both(params: list[object]) -> list[list[DictRow]]:
+        return statements.query(
+            connection,
+            both,
+            lambda calls: ["BEGIN", *calls, "COMMIT"],
+            params,
+            again_if_lost=True,
+        )
+
+    assert run_both([4, "a", 1, 2]) == [[{"half": 2, "label": "a"}], [{"sum": 3}]]
+    assert len(prepared_names(connection)) == 2
+
+    if deallocated == "one":
+        connection.execute(f"DEALLOCATE {_prepared_form(HALVING)[0]}")
+    else:
+        connection.execute("DEALLOCATE ALL")
+
+    assert run_both([5, "b", 3, 4]) == [[{"half": 2, "label": "b"}], [{"sum": 7}]]
+    assert len(prepared_names(connection)) == 2
+    assert connection.info.transaction_status == TransactionStatus.IDLE
