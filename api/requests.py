@@ -133,7 +133,9 @@ def authenticate() -> Actor:
     For a command without a workspace asked for, the key's check is left to
     the store, which may run it with the command's first read: the actor
     returned is found when it is first asked for, and raises 401 then if the
-    key fails. A read has no such read to share, and checks the key at once.
+    key fails. A key this process found live before comes with its holder
+    presumed, for a command that the store confirms with the key's check.
+    A read has no such read to share, and checks the key at once.
     """
     identity = current_identity()
     api_key = bearer_key(request.headers.get("Authorization"))
@@ -151,7 +153,10 @@ def authenticate() -> Actor:
                 raise _unauthorized()
             return Actor(principal.user_id, principal.workspace_id)
 
-        return Actor.found_by(find)
+        presumed = lookup.presumed()
+        if presumed is None:
+            return Actor.found_by(find)
+        return Actor.found_by(find, Actor(presumed.user_id, presumed.workspace_id))
 
     principal = identity.authenticate(api_key)
     if principal is None:

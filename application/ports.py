@@ -68,6 +68,14 @@ class KeyLookup(Protocol):
         """Who holds the key, or None; runs the check now if it has not run."""
         ...
 
+    def presumed(self) -> Principal | None:
+        """Who held the key when this process last checked it, without a check.
+
+        None when the process has not seen the key live. A decision made on
+        the presumption stands only if the store confirms the key with it.
+        """
+        ...
+
     def cancel(self) -> None:
         """The answer is not needed: the check must not ride on a later read."""
 
@@ -135,11 +143,19 @@ class CommandScopes(Protocol):
     guarantee, the scope only spares the losers of a race their wasted work.
     """
 
+    # Whether a command may decide on aggregates this process saved a moment
+    # ago without reading them first, leaving the store to confirm, in the
+    # transaction that records the decision, that each is still at the
+    # version decided on and that the caller's key is still live.
+    confirms_cached_decisions: bool
+
     def changing(self, resource_id: str) -> AbstractContextManager[None]: ...
 
 
 class UnscopedCommands:
     """Commands that rely on the version checks of the save alone."""
+
+    confirms_cached_decisions = False
 
     @contextmanager
     def changing(self, resource_id: str) -> Iterator[None]:

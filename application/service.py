@@ -16,6 +16,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
 
@@ -35,6 +36,7 @@ from eventsourcing.persistence import (
 )
 
 from application.errors import (
+    ApplicationError,
     ConflictError,
     ContentionError,
     InvalidInputError,
@@ -60,6 +62,7 @@ from application.ports import (
     ReadModels,
     UnscopedCommands,
 )
+from application.recent import RecentSaves
 from application.views import Actor, JobView, ProjectView, TaskView
 from domain import assignment
 from domain.errors import (
@@ -122,16 +125,34 @@ def decided_again_on_conflict(
     argument after the actor) take turns: the threads of a process on a lock
     of their own, and the processes in the store's command scope, so that
     they queue instead of racing each other.
+
+    Where the store can confirm it, the command is first decided on what
+    this process saved a moment ago, without reading the store. That answer
+    stands only if the store records it, confirming every aggregate it read;
+    any other outcome (no change, an error, a refused record) is decided
+    again from the store's state.
     """
+
+    decide_on_cache = cast(Callable[..., Result], command)
 
     def run(
         self: ProjectsApplication, /, *args: Params.args, **kwargs: Params.kwargs
     ) -> Result:
         resource_id = str(args[1])
         turn = self.turns.of(resource_id)
+        presumed = self._presumed_actor(cast(Actor, args[0]))
         for attempt in range(MAX_ATTEMPTS):
             try:
                 with turn, self.scopes.changing(resource_id):
+                    if presumed is not None:
+                        on_cache, presumed = presumed, None
+                        decision = self._decide_on_cache(
+                            decide_on_cache, on_cache, args[1:], kwargs
+                        )
+                        if decision.confirmed:
+                            return cast(Result, decision.result)
+                        if decision.sent:
+                            continue  # The store refused the record: its turn is over.
                     return command(self, *args, **kwargs)
             except RecordConflictError:
                 logger.debug(
@@ -145,6 +166,20 @@ def decided_again_on_conflict(
 
     functools.update_wrapper(run, command)
     return run
+
+
+class NotOnCacheError(Exception):
+    """A decision on cached state cannot be made, or could not be confirmed."""
+
+
+@dataclass
+class _CachedDecision:
+    """What a decision on cached state read, how far its record went, its result."""
+
+    loaded: set[str] = field(default_factory=set)
+    sent: bool = False
+    confirmed: bool = False
+    result: Any = None
 
 
 class Turns:
@@ -185,9 +220,12 @@ class ProjectsApplication(Application[str]):
         self.cursors = cursors
         self.event_log = event_log
         self.turns = Turns()
-        # Aggregates as last loaded, never changed in place: a command works
-        # on a copy, and a load that finds newer events caches a new one.
+        # Aggregates as last loaded or saved, never changed in place: a
+        # command works on a copy, and a save, or a load that finds newer
+        # events, caches a new one.
         self._aggregates: LRUCache[str, Any] = LRUCache(AGGREGATE_CACHE_SIZE)
+        self.recent = RecentSaves(AGGREGATE_CACHE_SIZE)
+        self._decisions = threading.local()
         super().__init__(env={"IS_SNAPSHOTTING_ENABLED": "y"})
         self._select_newer: Callable[[Mapping[str, int]], Newer] = getattr(
             self.recorder, "select_newer", self._select_newer_one_by_one
@@ -500,6 +538,45 @@ class ProjectsApplication(Application[str]):
         assert isinstance(event, DomainEvent)
         return EventView.of(event, logged.position)
 
+    # Deciding on cached state.
+
+    def _presumed_actor(self, actor: Actor) -> Actor | None:
+        """Who a command may decide as before its first read, if the store allows."""
+        if not self.scopes.confirms_cached_decisions:
+            return None
+        return actor.presumption
+
+    def _decide_on_cache(
+        self,
+        command: Callable[..., Any],
+        actor: Actor,
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+    ) -> _CachedDecision:
+        """Run `command` as `actor` on trusted cached aggregates; how far it got.
+
+        Its result stands only when `confirmed`: the store recorded the next
+        version of every aggregate it read. Nothing reached the store unless
+        `sent`.
+        """
+        decision = _CachedDecision()
+        self._decisions.current = decision
+        try:
+            decision.result = command(self, actor, *args, **kwargs)
+        except (ApplicationError, RecordConflictError, NotOnCacheError) as error:
+            if decision.confirmed:
+                raise  # What was recorded stands, and so does its error.
+            logger.debug(
+                "%s not confirmed on cached state: %s", command.__name__, error
+            )
+        finally:
+            self._decisions.current = None
+        return decision
+
+    def _cached_decision(self) -> _CachedDecision | None:
+        decision: _CachedDecision | None = getattr(self._decisions, "current", None)
+        return decision
+
     # Loading.
 
     def _load_project(self, actor: Actor, project_id: str) -> Project:
@@ -563,6 +640,10 @@ class ProjectsApplication(Application[str]):
         latest snapshot and the events after that. Each comes back as a copy
         of its own for the command to change.
         """
+        decision = self._cached_decision()
+        if decision is not None:
+            return self._load_trusted(actor, wanted, decision)
+
         versions: dict[str, int] = {}
         current: dict[str, Any] = {}
         for kind, resource_id in wanted:
@@ -575,19 +656,45 @@ class ProjectsApplication(Application[str]):
             else:
                 versions[resource_id] = current[resource_id].version
         if versions:
-            self._bring_up_to_date(current, self._select_newer(versions))
+            newer = self._select_newer(versions)
+            self._bring_up_to_date(current, newer)
+            self._note_writes_elsewhere(versions, newer)
+        return _copies_of(actor, wanted, current)
 
-        loaded: list[Any | None] = []
-        for kind, resource_id in wanted:
-            aggregate = current.get(resource_id)
-            if (
-                not isinstance(aggregate, kind)
-                or getattr(aggregate, "workspace_id", None) != actor.workspace_id
-            ):
-                loaded.append(None)
-                continue
-            loaded.append(copied(aggregate))
-        return loaded
+    def _load_trusted(
+        self,
+        actor: Actor,
+        wanted: Sequence[tuple[type[Any], str]],
+        decision: _CachedDecision,
+    ) -> list[Any | None]:
+        """The aggregates as this process saved them, if it trusts them all.
+
+        Raises NotOnCacheError when any of them is not trusted: not cached,
+        not saved here a moment ago, or written elsewhere since.
+        """
+        current: dict[str, Any] = {}
+        for _kind, resource_id in wanted:
+            try:
+                aggregate = self._aggregates.get(resource_id)
+            except KeyError:
+                raise NotOnCacheError(f"{resource_id} is not cached") from None
+            if not self.recent.trusts(resource_id, aggregate.version):
+                raise NotOnCacheError(f"{resource_id} is not trusted as cached")
+            current[resource_id] = aggregate
+            decision.loaded.add(resource_id)
+        return _copies_of(actor, wanted, current)
+
+    def _note_writes_elsewhere(self, versions: Mapping[str, int], newer: Newer) -> None:
+        """Distrust aggregates that another process wrote while they were trusted.
+
+        Trust in an aggregate this process saved a moment ago turns out
+        wrong when the store holds later events; deciding on it would have
+        cost a refused record, and the aggregate is likely busy elsewhere.
+        """
+        for stored in (*newer.snapshots.values(), *newer.events):
+            resource_id = str(stored.originator_id)
+            if self.recent.trusts(resource_id, versions.get(resource_id, 0)):
+                self.recent.written_elsewhere(resource_id)
 
     def _bring_up_to_date(self, current: dict[str, Any], newer: Newer) -> None:
         """Apply `newer` to the aggregates in `current`, and cache what changed."""
@@ -672,13 +779,34 @@ class ProjectsApplication(Application[str]):
         The library's save does the same for aggregates and events alike,
         checking each object against runtime protocols, which costs more than
         collecting the events; the commands here only ever save aggregates.
+        What is recorded is cached as saved, and trusted for a moment.
         """
         processing_event: ProcessingEvent[str] = ProcessingEvent()
         for aggregate in aggregates:
             processing_event.events.extend(aggregate.collect_events())
             processing_event.aggregates[aggregate.id] = aggregate
         processing_event.saved_kwargs.update(kwargs)
-        recordings = self._record(processing_event)
+        changed = {str(event.originator_id) for event in processing_event.events}
+
+        decision = self._cached_decision()
+        if decision is not None:
+            if not decision.loaded <= changed:
+                msg = "the decision leaves an aggregate it read unchanged"
+                raise NotOnCacheError(msg)
+            decision.sent = True
+        try:
+            recordings = self._record(processing_event)
+        except RecordConflictError:
+            for aggregate_id in changed:
+                self.recent.written_elsewhere(aggregate_id)
+            raise
+        if decision is not None:
+            decision.confirmed = True
+
+        for aggregate_id in changed:
+            aggregate = processing_event.aggregates[aggregate_id]
+            self._aggregates.put(aggregate_id, copied(aggregate))
+            self.recent.saved(aggregate_id, aggregate.version)
         self._take_snapshots(processing_event)
         return recordings
 
@@ -707,6 +835,23 @@ class ProjectsApplication(Application[str]):
                 self.snapshots.put([snapshot])
             except RecordConflictError:
                 logger.debug("snapshot of %s already taken", aggregate_id)
+
+
+def _copies_of(
+    actor: Actor, wanted: Sequence[tuple[type[Any], str]], current: Mapping[str, Any]
+) -> list[Any | None]:
+    """Copies of the wanted aggregates of the actor's workspace; None for others."""
+    loaded: list[Any | None] = []
+    for kind, resource_id in wanted:
+        aggregate = current.get(resource_id)
+        if (
+            not isinstance(aggregate, kind)
+            or getattr(aggregate, "workspace_id", None) != actor.workspace_id
+        ):
+            loaded.append(None)
+            continue
+        loaded.append(copied(aggregate))
+    return loaded
 
 
 def _occurred_at(event: object) -> datetime:

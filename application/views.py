@@ -19,20 +19,33 @@ class Actor:
     or raises. A command asks only after its first read, so the caller's key
     can be checked in the same round trip to the store as that read; it
     always asks before it decides anything.
+
+    Such an actor may come with a presumption: who the key named when this
+    process last checked it. A command may decide as that actor only if the
+    store confirms the key in the transaction that records the decision.
     """
 
-    __slots__ = ("_find", "_known")
+    __slots__ = ("_find", "_known", "_presumed")
 
     def __init__(self, user_id: str, workspace_id: str) -> None:
         self._known: tuple[str, str] | None = (user_id, workspace_id)
         self._find: Callable[[], Actor] | None = None
+        self._presumed: Actor | None = None
 
     @classmethod
-    def found_by(cls, find: Callable[[], Actor]) -> Actor:
+    def found_by(
+        cls, find: Callable[[], Actor], presumed: Actor | None = None
+    ) -> Actor:
         actor = cls.__new__(cls)
         actor._known = None
         actor._find = find
+        actor._presumed = presumed
         return actor
+
+    @property
+    def presumption(self) -> Actor | None:
+        """The actor if found, else who it is presumed to be, else None."""
+        return self if self._known is not None else self._presumed
 
     @property
     def user_id(self) -> str:

@@ -32,7 +32,7 @@ from eventsourcing.postgres import PostgresDatastore
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from projections.sql import Dialect, SoonRows
+from projections.sql import Dialect, Presumption, SoonRows
 
 _NAMED_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -88,6 +88,11 @@ class Rider:
     `Riders` hands it to that read, which runs its statement first in the
     same round trip and delivers its rows. Asked for its rows before that,
     it leaves the queue and runs on its own.
+
+    A command that records without reading first takes its riders along
+    too. One with a presumption sends its check in the recording
+    transaction instead, and delivers the presumed rows once the record is
+    made: the check fails, and the record with it, unless they still hold.
     """
 
     def __init__(
@@ -96,6 +101,7 @@ class Rider:
         run_alone: Callable[[], list[dict[str, Any]]],
         statement: str,
         params: Mapping[str, Any],
+        presumption: Presumption | None = None,
     ) -> None:
         self._riders = riders
         self._run_alone = run_alone
@@ -103,7 +109,20 @@ class Rider:
         # is prepared on the server and run with the read's other statements.
         self.statement, names = to_positional(statement)
         self.params = [params[name] for name in names]
+        self.presumption = presumption
         self._rows: list[dict[str, Any]] | None = None
+
+    def check(self) -> tuple[str, list[Any]] | None:
+        """The presumption's check with `%s` placeholders and its values; or None."""
+        if self.presumption is None:
+            return None
+        statement, names = to_positional(self.presumption.check)
+        return statement, [self.presumption.params[name] for name in names]
+
+    def deliver_presumed(self) -> None:
+        """The record that checked the presumption was made: its rows hold."""
+        assert self.presumption is not None
+        self.deliver(self.presumption.rows)
 
     def deliver(self, rows: Sequence[Mapping[str, Any]]) -> None:
         self._rows = [dict(row) for row in rows]
@@ -134,6 +153,10 @@ class Riders:
         taken = list(waiting)
         waiting.clear()
         return taken
+
+    def put_back(self, riders: Sequence[Rider]) -> None:
+        """Queue again riders taken by a round trip that failed before delivering."""
+        self._waiting()[:0] = riders
 
     def drop(self, rider: Rider) -> None:
         waiting = self._waiting()
@@ -175,14 +198,19 @@ class PostgresDatabase:
         self.datastore = datastore
         self.riders = riders
 
-    def fetch_soon(self, statement: str, params: Mapping[str, Any]) -> SoonRows:
+    def fetch_soon(
+        self,
+        statement: str,
+        params: Mapping[str, Any],
+        presumption: Presumption | None = None,
+    ) -> SoonRows:
         def run_alone() -> list[dict[str, Any]]:
             with self.reading() as session:
                 return session.fetch(statement, params)
 
         if self.riders is None:
             return _RowsWhenAsked(run_alone)
-        rider = Rider(self.riders, run_alone, statement, params)
+        rider = Rider(self.riders, run_alone, statement, params, presumption)
         return self.riders.add(rider)
 
     @contextmanager
@@ -313,7 +341,12 @@ class SqliteDatabase:
             finally:
                 cursor.close()
 
-    def fetch_soon(self, statement: str, params: Mapping[str, Any]) -> SoonRows:
+    def fetch_soon(
+        self,
+        statement: str,
+        params: Mapping[str, Any],
+        presumption: Presumption | None = None,
+    ) -> SoonRows:
         def run() -> list[dict[str, Any]]:
             with self.reading() as session:
                 return session.fetch(statement, params)

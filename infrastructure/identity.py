@@ -19,7 +19,7 @@ from application.ports import KeyLookup, Principal
 from domain.events import now
 from domain.identifiers import KEY_PREFIX, USER_PREFIX, WORKSPACE_PREFIX, new_id
 from projections.listing import to_millis
-from projections.sql import Database, SoonRows, SqlSession
+from projections.sql import Database, Presumption, SoonRows, SqlSession
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS users (
@@ -74,6 +74,27 @@ def _hash(secret: str) -> str:
 _KEY_QUERY = (
     "SELECT secret_hash, user_id, workspace_id, revoked_at FROM api_keys WHERE id = :id"
 )
+# A transaction that records a decision made as a presumed caller confirms
+# the caller's key with this check (PostgreSQL only): it fails, and aborts the
+# transaction, unless the key is still live. Its user, workspace and secret
+# never change, so a live key still names whom it named.
+_LIVE_KEY_CHECK = "SELECT require_live_api_key(:id) AS live"
+POSTGRES_FUNCTIONS = [
+    """CREATE OR REPLACE FUNCTION require_live_api_key(key_id text) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  PERFORM FROM api_keys WHERE id = key_id AND revoked_at IS NULL;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'API key % is not live', key_id
+      USING ERRCODE = 'invalid_authorization_specification';
+  END IF;
+END
+$$""",
+]
+# The error the check raises; nothing else raises it once connected.
+KEY_NOT_LIVE_SQLSTATE = "28000"
+# Rows of live keys that a process remembers, to presume their holders.
+KNOWN_KEYS = 1_024
 
 
 class _KeyCheck:
@@ -82,22 +103,70 @@ class _KeyCheck:
     A key of the wrong form has no row to read (`found` is None), and fails.
     """
 
-    def __init__(self, found: SoonRows | None, secret: str) -> None:
+    def __init__(
+        self,
+        found: SoonRows | None,
+        secret: str,
+        known: _KnownKeys | None = None,
+        key_id: str = "",
+    ) -> None:
         self._found = found
         self._secret = secret
+        self._known = known
+        self._key_id = key_id
         self._principal: Principal | None = None
         self._checked = found is None
 
     def principal(self) -> Principal | None:
         if not self._checked:
             assert self._found is not None
-            self._principal = _principal_of(self._found.rows(), self._secret)
+            rows = self._found.rows()
+            self._principal = _principal_of(rows, self._secret)
             self._checked = True
+            if self._known is not None:
+                self._known.learn(self._key_id, rows)
         return self._principal
+
+    def presumed(self) -> Principal | None:
+        if self._known is None:
+            return None
+        return self._known.presumed(self._key_id, self._secret)
 
     def cancel(self) -> None:
         if self._found is not None:
             self._found.cancel()
+
+
+class _KnownKeys:
+    """The rows of keys that this process last found live, by key id.
+
+    At most `size` of them; when full, the longest known is forgotten.
+    """
+
+    def __init__(self, size: int = KNOWN_KEYS) -> None:
+        self.size = size
+        self._rows: dict[str, dict[str, Any]] = {}
+
+    def learn(self, key_id: str, rows: list[dict[str, Any]]) -> None:
+        """Remember the key's row (if any) while it is live; forget it once not.
+
+        Whether the caller knew the secret does not matter here: `presumed`
+        compares every secret with the row's hash.
+        """
+        if not rows or rows[0]["revoked_at"] is not None:
+            self._rows.pop(key_id, None)
+        elif key_id not in self._rows:
+            if len(self._rows) >= self.size:
+                self._rows.pop(next(iter(list(self._rows)), ""), None)
+            self._rows[key_id] = dict(rows[0])
+
+    def row(self, key_id: str) -> dict[str, Any] | None:
+        return self._rows.get(key_id)
+
+    def presumed(self, key_id: str, secret: str) -> Principal | None:
+        """The holder of a remembered key, if `secret` is the key's own."""
+        row = self.row(key_id)
+        return None if row is None else _principal_of([row], secret)
 
 
 def _key_parts(api_key: str) -> tuple[str, str] | None:
@@ -127,6 +196,7 @@ class IdentityStore:
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        self._known = _KnownKeys()
 
     def create_key(self, email: str, workspace_name: str) -> IssuedKey:
         """Make a key for `email` in `workspace_name`, creating both when new."""
@@ -218,15 +288,28 @@ class IdentityStore:
         key_id, secret = parts
         with self.database.reading() as session:
             rows = session.fetch(_KEY_QUERY, {"id": key_id})
-        return _principal_of(rows, secret)
+        principal = _principal_of(rows, secret)
+        self._known.learn(key_id, rows)
+        return principal
 
     def look_up(self, api_key: str) -> KeyLookup:
-        """The check of `api_key`, which may ride along with a command's read."""
+        """The check of `api_key`, which may ride along with a command's read.
+
+        A key this process found live before is presumed to be so still; a
+        command that records without reading first confirms it instead, in
+        the recording transaction (on stores that can).
+        """
         parts = _key_parts(api_key)
         if parts is None:
             return _KeyCheck(None, "")
         key_id, secret = parts
-        return _KeyCheck(self.database.fetch_soon(_KEY_QUERY, {"id": key_id}), secret)
+        params = {"id": key_id}
+        row = self._known.row(key_id)
+        presumption = None
+        if row is not None:
+            presumption = Presumption([row], _LIVE_KEY_CHECK, params)
+        found = self.database.fetch_soon(_KEY_QUERY, params, presumption)
+        return _KeyCheck(found, secret, self._known, key_id)
 
     def is_member(self, user_id: str, workspace_id: str) -> bool:
         with self.database.reading() as session:

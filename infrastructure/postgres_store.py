@@ -27,6 +27,12 @@ command loads, cached or not; and the record, whose insert and read-model
 changes go as one statement (data-modifying parts of a WITH clause) followed
 by the commit. Each is one simple query, several statements in one message,
 which runs statements prepared by name on the connection (`ServerStatements`).
+
+A command that decided on aggregates this process saved a moment ago, without
+reading them, costs one round trip: the check of its caller's key, its turn
+and its record, as one simple query without BEGIN, which PostgreSQL runs as
+one transaction and rolls back by itself if the key is no longer live or a
+version was taken meanwhile (`_record_unread`).
 """
 
 from __future__ import annotations
@@ -58,6 +64,7 @@ from psycopg.rows import DictRow
 
 from application.ports import Newer
 from infrastructure.database import PostgresSession, Riders
+from infrastructure.identity import KEY_NOT_LIVE_SQLSTATE
 from infrastructure.recording import (
     EVENTS_TABLE,
     SNAPSHOTS_TABLE,
@@ -270,6 +277,14 @@ def _select_newer_of(versions: Mapping[str, int]) -> tuple[str, list[Any]]:
 
 
 _TAKE_TURN = "SELECT pg_advisory_xact_lock(%s)"
+# What refuses a record as if another writer had won the race: a version
+# taken, a deadlock or serialization failure, a statement the connection
+# lost twice. The command decides again.
+_LOST_RACES = (
+    psycopg.IntegrityError,
+    psycopg.errors.TransactionRollback,
+    psycopg.errors.InvalidSqlStatementName,
+)
 
 
 class ServerStatements:
@@ -606,6 +621,10 @@ class PostgresCommandScopes:
     and deciding again after its insert is refused.
     """
 
+    # A command that read nothing records with its turn, the check of its
+    # caller's key and the version checks of its insert, in one transaction.
+    confirms_cached_decisions = True
+
     def __init__(self, datastore: QuietDatastore) -> None:
         self.datastore = datastore
 
@@ -715,12 +734,77 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         )
         held = self.datastore.held()
         if held is not None:
+            turn = self.datastore.take_pending_turn()
+            if turn is not None:
+                return self._record_unread(held, recording, turn)
             return self._record(held, recording, begin=False)
         with self.datastore.holding() as connection:
             try:
                 return self._record(connection, recording, begin=True)
             finally:
                 _end_transaction(connection)
+
+    def _record_unread(
+        self, connection: psycopg.Connection[DictRow], recording: _Recording, turn: int
+    ) -> list[int]:
+        """Record a command that decided without reading the store first.
+
+        The command's turn is taken now, and the queries waiting for its
+        read come along: a presumed one (the caller's key) sends its check,
+        which aborts the transaction unless the presumption holds, the
+        others their queries. Without separate changes, everything goes as
+        one simple query with no BEGIN, which PostgreSQL runs as one
+        transaction and rolls back by itself when a statement fails: a stale
+        version or a key no longer live costs this one round trip.
+        """
+        riders = self.datastore.riders.take()
+        reads = [rider for rider in riders if rider.presumption is None]
+        checks = [check for rider in riders if (check := rider.check()) is not None]
+        ahead = [*(rider.statement for rider in reads), *(c for c, _ in checks)]
+        params = [
+            *(value for rider in reads for value in rider.params),
+            *(value for _, values in checks for value in values),
+            turn,
+        ]
+        try:
+            if recording.separate:
+                results = self.datastore.statements.query(
+                    connection,
+                    [*ahead, _TAKE_TURN],
+                    lambda executes: ["BEGIN", *executes],
+                    params,
+                    again_if_lost=False,
+                )
+                notification_ids = self._record(connection, recording, begin=False)
+            else:
+                results = self.datastore.statements.query(
+                    connection,
+                    [*ahead, _TAKE_TURN, recording.statement],
+                    lambda executes: executes,
+                    params + recording.params,
+                    again_if_lost=True,
+                )
+                notification_ids = sorted(row["notification_id"] for row in results[-1])
+                self.notifier.committed()
+        except psycopg.Error as error:
+            # Refusals are told as the lost races they are, here and not when
+            # the command's scope ends: the command decides again inside it.
+            self.datastore.riders.put_back(riders)
+            if error.sqlstate == KEY_NOT_LIVE_SQLSTATE:
+                raise IntegrityError("the caller's key is no longer live") from error
+            if isinstance(error, _LOST_RACES):
+                raise IntegrityError(str(error)) from error
+            raise
+        except BaseException:
+            self.datastore.riders.put_back(riders)
+            raise
+
+        for rider, rows in zip(reads, results, strict=False):
+            rider.deliver(rows)
+        for rider in riders:
+            if rider.presumption is not None:
+                rider.deliver_presumed()
+        return notification_ids
 
     def _record(
         self,

@@ -52,10 +52,17 @@ def _drop_transaction_column(session: SqlSession) -> None:
             session.execute(statement)
 
 
+def _live_key_check(session: SqlSession) -> None:
+    if session.dialect == "postgresql":
+        for statement in identity.POSTGRES_FUNCTIONS:
+            session.execute(statement)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[SqlSession], None]]] = [
     (1, "events, snapshots, read models, identity", _initial),
     (2, "positions in the log ordered by transaction", _order_by_transaction),
     (3, "positions carry the transaction id", _drop_transaction_column),
+    (4, "the check that a caller's key is still live", _live_key_check),
 ]
 
 

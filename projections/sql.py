@@ -58,14 +58,33 @@ class Database(Protocol):
         """A transaction that commits when the block ends without error."""
         ...
 
-    def fetch_soon(self, statement: str, params: Mapping[str, Any]) -> SoonRows:
+    def fetch_soon(
+        self,
+        statement: str,
+        params: Mapping[str, Any],
+        presumption: Presumption | None = None,
+    ) -> SoonRows:
         """A query whose rows are wanted soon, by this thread.
 
         The database may run it together with the next read it makes for a
         command on this thread, in the same round trip, or else when the
-        rows are asked for.
+        rows are asked for. With a presumption, it may instead check the
+        presumed rows in the transaction of the command's record.
         """
         ...
+
+
+@dataclass(frozen=True)
+class Presumption:
+    """The rows a query is presumed to return, and how a transaction checks them.
+
+    `check` is a statement, with `:name` parameters from `params`, that fails
+    (and aborts its transaction) unless the query would still return `rows`.
+    """
+
+    rows: list[dict[str, Any]]
+    check: str
+    params: Mapping[str, Any]
 
 
 class SoonRows(Protocol):

@@ -104,6 +104,9 @@ class UnreachableStore:
     def principal(self) -> None:
         raise OperationalError("connection refused")
 
+    def presumed(self) -> None:
+        return None
+
     def cancel(self) -> None:
         return None
 

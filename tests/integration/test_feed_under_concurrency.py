@@ -2,7 +2,9 @@
 
 Writers and readers each have their own connection pool, as separate server
 processes would. Readers poll the feed with the last position they saw and
-must end with every event of the workspace exactly once, in one order.
+must end with every event of the workspace exactly once, in one order. The
+writers record both ways a command can: decided on what they saved a moment
+ago, in one message with their turn, or after reading first.
 """
 
 from __future__ import annotations
@@ -65,9 +67,13 @@ def follow(
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("decided", ["on cache", "after reading"])
 def test_every_reader_sees_every_event_once_in_one_order(
-    pools: list[Services],
+    pools: list[Services], decided: str
 ) -> None:
+    if decided == "after reading":
+        for services in pools[:WRITERS]:
+            services.application.recent.trusted_for = -1.0
     admin = pools[-1]
     issued = admin.create_key("writer@example.com", "busy workspace")
     actor = Actor(issued.user_id, issued.workspace_id)

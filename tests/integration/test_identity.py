@@ -72,3 +72,33 @@ def test_bad_identity_values_are_refused(
 ) -> None:
     with pytest.raises(IdentityError):
         services.create_key(email, workspace)
+
+
+def test_a_key_found_live_is_presumed_live_with_its_own_secret_only(
+    services: Services,
+) -> None:
+    issued = services.create_key("ada@example.com", "research")
+    assert services.identity.look_up(issued.api_key).presumed() is None
+    assert services.identity.authenticate(issued.api_key) is not None
+    wrong_secret = issued.api_key[:-4] + (
+        "aaaa" if issued.api_key[-4:] != "aaaa" else "bbbb"
+    )
+
+    presumed = services.identity.look_up(issued.api_key).presumed()
+
+    assert presumed is not None
+    assert (presumed.user_id, presumed.workspace_id) == (
+        issued.user_id,
+        issued.workspace_id,
+    )
+    assert services.identity.look_up(wrong_secret).presumed() is None
+
+
+def test_a_key_found_revoked_is_no_longer_presumed_live(services: Services) -> None:
+    issued = services.create_key("ada@example.com", "research")
+    assert services.identity.authenticate(issued.api_key) is not None
+    assert services.identity.revoke_key(issued.key_id)
+
+    assert services.identity.authenticate(issued.api_key) is None
+
+    assert services.identity.look_up(issued.api_key).presumed() is None
