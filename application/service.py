@@ -140,7 +140,7 @@ def decided_again_on_conflict(
     ) -> Result:
         resource_id = str(args[1])
         turn = self.turns.of(resource_id)
-        presumed = self._presumed_actor(cast(Actor, args[0]))
+        presumed = self._presumed_actor(cast(Actor, args[0]), resource_id)
         for attempt in range(MAX_ATTEMPTS):
             try:
                 with turn, self.scopes.changing(resource_id):
@@ -540,9 +540,19 @@ class ProjectsApplication(Application[str]):
 
     # Deciding on cached state.
 
-    def _presumed_actor(self, actor: Actor) -> Actor | None:
-        """Who a command may decide as before its first read, if the store allows."""
+    def _presumed_actor(self, actor: Actor, resource_id: str) -> Actor | None:
+        """Who a command may decide as on cached state, if it may at all.
+
+        It may only where the store confirms such decisions, and where it
+        trusts the resource the command names, which every command reads.
+        """
         if not self.scopes.confirms_cached_decisions:
+            return None
+        try:
+            cached = self._aggregates.get(resource_id)
+        except KeyError:
+            return None
+        if not self.recent.trusts(resource_id, cached.version):
             return None
         return actor.presumption
 
