@@ -488,7 +488,15 @@ _INSERT_SNAPSHOT = (
 # Wakes the event streams of every process. Sent after commits, in a
 # transaction of its own: a transaction that notifies holds a database-wide
 # lock through its commit, which would make writers commit one at a time.
-_NOTIFY = f"NOTIFY {EVENTS_TABLE}"
+# The notification needs no durability (a listener that misses it finds the
+# events on its next timed look), so its commit does not wait for the WAL
+# to reach the disk.
+_NOTIFY = [
+    "BEGIN",
+    "SET LOCAL synchronous_commit TO off",
+    f"NOTIFY {EVENTS_TABLE}",
+    "COMMIT",
+]
 # The longest a commit's notification waits to be sent with later ones.
 NOTIFY_INTERVAL = 0.05
 
@@ -540,7 +548,7 @@ class CommitNotifier:
             self._committed.clear()
             try:
                 with self.datastore.get_connection() as connection:
-                    connection.execute(_NOTIFY, prepare=False)
+                    simple_query(connection, _NOTIFY, [])
             except Exception as error:
                 logger.warning("could not notify new events (%s)", error)
             time.sleep(self.interval)
