@@ -7,6 +7,7 @@ the app itself so that the page works without any network access.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 from collections.abc import Callable
@@ -46,6 +47,30 @@ Every request but `/health` and the documentation needs an API key, sent as
 another workspace of the same user named by the `X-Workspace-Id` header.
 Every response carries an `X-Request-Id`, the client's own when it sent one.
 """
+
+
+class ProjectsFlask(Flask):
+    """Flask, asking once per function whether it is a coroutine function.
+
+    Flask asks it of every view, hook and handler of every request, and the
+    answer never changes. Plain functions and bound methods (by their
+    function) are remembered, so what is remembered is bounded by the app's
+    own code; anything else is asked every time, as Flask does.
+    """
+
+    def __init__(self, import_name: str) -> None:
+        super().__init__(import_name)
+        self._coroutine_functions: dict[Callable[..., Any], bool] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        function = getattr(func, "__func__", func)
+        if not inspect.isfunction(function):
+            return super().ensure_sync(func)
+        is_coroutine = self._coroutine_functions.get(function)
+        if is_coroutine is None:
+            is_coroutine = inspect.iscoroutinefunction(function)
+            self._coroutine_functions[function] = is_coroutine
+        return self.async_to_sync(func) if is_coroutine else func
 
 
 class ProjectsApi(flask_smorest.Api):  # type: ignore[misc]  # smorest is untyped
@@ -92,7 +117,7 @@ def create_app(
     store's own error when the store cannot be reached. Event streams send a
     heartbeat every `stream_heartbeat` seconds and end once `stopping` is set.
     """
-    app = Flask(__name__)
+    app = ProjectsFlask(__name__)
     app.json = FastJSONProvider(app)
     app.config.update(_configuration())
     app.config[events.HEARTBEAT_CONFIG] = stream_heartbeat

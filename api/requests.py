@@ -102,16 +102,17 @@ def finish_response(response: Response) -> Response:
     request_id = current_request_id()
     response.headers[REQUEST_ID_HEADER] = request_id
 
-    workspace_id = current_workspace_id()
-    logger.debug(
-        "request %s in workspace %s: %s %s answered %d",
-        request_id,
-        workspace_id,
-        request.method,
-        request.path,
-        response.status_code,
-        extra={"request_id": request_id, "workspace_id": workspace_id},
-    )
+    if logger.isEnabledFor(logging.DEBUG):
+        workspace_id = current_workspace_id()
+        logger.debug(
+            "request %s in workspace %s: %s %s answered %d",
+            request_id,
+            workspace_id,
+            request.method,
+            request.path,
+            response.status_code,
+            extra={"request_id": request_id, "workspace_id": workspace_id},
+        )
     return response
 
 
