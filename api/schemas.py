@@ -372,11 +372,34 @@ class ConditionalReadSchema(Schema):
     )
 
 
-class JobAssignmentSchema(Schema):
+class _IdentifierBodySchema(Schema):
+    """A body that names one resource by id, read directly when plainly valid.
+
+    Every assignment sends one, so the common case, a printable ASCII id and
+    nothing else, skips the field machinery; anything else goes through it,
+    with its messages.
+    """
+
+    key: ClassVar[str]
+    field_name: ClassVar[str]
+
+    def load(self, data: Any, **kwargs: Any) -> Any:
+        if not kwargs and type(data) is dict and len(data) == 1:
+            value = data.get(self.key)
+            if type(value) is str and value and value.isascii() and value.isprintable():
+                return {self.field_name: value}
+        return super().load(data, **kwargs)
+
+
+class JobAssignmentSchema(_IdentifierBodySchema):
+    key, field_name = "jobId", "job_id"
+
     job_id = Text(required=True, data_key="jobId", validate=validate.Length(min=1))
 
 
-class TaskAssignmentSchema(Schema):
+class TaskAssignmentSchema(_IdentifierBodySchema):
+    key, field_name = "taskId", "task_id"
+
     task_id = Text(required=True, data_key="taskId", validate=validate.Length(min=1))
 
 
