@@ -147,17 +147,7 @@ def authenticate() -> Actor:
     if not workspace_id and request.method in METHODS_OF_COMMANDS:
         lookup = identity.look_up(api_key)
         g.key_lookup = lookup
-
-        def find() -> Actor:
-            principal = lookup.principal()
-            if principal is None:
-                raise _unauthorized()
-            return Actor(principal.user_id, principal.workspace_id)
-
-        presumed = lookup.presumed()
-        if presumed is None:
-            return Actor.found_by(find)
-        return Actor.found_by(find, Actor(presumed.user_id, presumed.workspace_id))
+        return actor_of(lookup)
 
     principal = identity.authenticate(api_key)
     if principal is None:
@@ -172,6 +162,24 @@ def authenticate() -> Actor:
         raise Forbidden("The key's user is not a member of the requested workspace")
 
     return Actor(user_id=principal.user_id, workspace_id=workspace_id)
+
+
+def actor_of(lookup: KeyLookup) -> Actor:
+    """The caller that `lookup` checks, found when first asked for (401 if not).
+
+    It comes with its holder presumed when the key was found live before.
+    """
+
+    def find() -> Actor:
+        principal = lookup.principal()
+        if principal is None:
+            raise _unauthorized()
+        return Actor(principal.user_id, principal.workspace_id)
+
+    presumed = lookup.presumed()
+    if presumed is None:
+        return Actor.found_by(find)
+    return Actor.found_by(find, Actor(presumed.user_id, presumed.workspace_id))
 
 
 def cancel_key_check(error: BaseException | None = None) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from werkzeug.exceptions import Unauthorized
 
+from api.requests import actor_of
 from application.errors import ConflictError
 from application.views import Actor
 from infrastructure import postgres_store
@@ -71,18 +72,7 @@ def actor(issued: IssuedKey) -> Actor:
 
 def caller_of(services: Services, api_key: str) -> Actor:
     """The caller of a request with `api_key`, as the API layer makes it."""
-    lookup = services.identity.look_up(api_key)
-
-    def find() -> Actor:
-        principal = lookup.principal()
-        if principal is None:
-            raise Unauthorized()
-        return Actor(principal.user_id, principal.workspace_id)
-
-    presumed = lookup.presumed()
-    if presumed is None:
-        return Actor.found_by(find)
-    return Actor.found_by(find, Actor(presumed.user_id, presumed.workspace_id))
+    return actor_of(services.identity.look_up(api_key))
 
 
 def test_a_command_on_aggregates_saved_here_goes_in_one_round_trip(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from werkzeug.exceptions import Unauthorized
 
+from api.requests import actor_of
 from application.views import Actor, JobView, ProjectView
 from infrastructure.database import PostgresDatabase
 from infrastructure.identity import IssuedKey
@@ -51,15 +52,7 @@ def a_project_and_a_job(
 
 
 def found_by_key(services: Services, api_key: str) -> Actor:
-    lookup = services.identity.look_up(api_key)
-
-    def find() -> Actor:
-        principal = lookup.principal()
-        if principal is None:
-            raise Unauthorized()
-        return Actor(principal.user_id, principal.workspace_id)
-
-    return Actor.found_by(find)
+    return actor_of(services.identity.look_up(api_key))
 
 
 def test_a_command_checks_the_key_with_its_load_and_reads_nothing_else(
