@@ -701,8 +701,8 @@ class ProjectsApplication(Application[str]):
         wrong when the store holds later events; deciding on it would have
         cost a refused record, and the aggregate is likely busy elsewhere.
         """
-        for stored in (*newer.snapshots.values(), *newer.events):
-            resource_id = str(stored.originator_id)
+        written = {str(stored.originator_id) for stored in newer.events}
+        for resource_id in {*newer.snapshots, *written}:
             if self.recent.trusts(resource_id, versions.get(resource_id, 0)):
                 self.recent.written_elsewhere(resource_id)
 

@@ -110,14 +110,12 @@ class Rider:
         self.statement, names = to_positional(statement)
         self.params = [params[name] for name in names]
         self.presumption = presumption
+        # The presumption's check in the same form, if there is one.
+        self.check_statement, self.check_params = "", []
+        if presumption is not None:
+            self.check_statement, names = to_positional(presumption.check)
+            self.check_params = [presumption.params[name] for name in names]
         self._rows: list[dict[str, Any]] | None = None
-
-    def check(self) -> tuple[str, list[Any]] | None:
-        """The presumption's check with `%s` placeholders and its values; or None."""
-        if self.presumption is None:
-            return None
-        statement, names = to_positional(self.presumption.check)
-        return statement, [self.presumption.params[name] for name in names]
 
     def deliver_presumed(self) -> None:
         """The record that checked the presumption was made: its rows hold."""

@@ -767,11 +767,14 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
         """
         riders = self.datastore.riders.take()
         reads = [rider for rider in riders if rider.presumption is None]
-        checks = [check for rider in riders if (check := rider.check()) is not None]
-        ahead = [*(rider.statement for rider in reads), *(c for c, _ in checks)]
+        presumed = [rider for rider in riders if rider.presumption is not None]
+        ahead = [
+            *(rider.statement for rider in reads),
+            *(rider.check_statement for rider in presumed),
+        ]
         params = [
             *(value for rider in reads for value in rider.params),
-            *(value for _, values in checks for value in values),
+            *(value for rider in presumed for value in rider.check_params),
             turn,
         ]
         try:
@@ -809,9 +812,8 @@ class PostgresEventRecorder(PostgresApplicationRecorder):
 
         for rider, rows in zip(reads, results, strict=False):
             rider.deliver(rows)
-        for rider in riders:
-            if rider.presumption is not None:
-                rider.deliver_presumed()
+        for rider in presumed:
+            rider.deliver_presumed()
         return notification_ids
 
     def _record(
