@@ -31,8 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 from benchmarks.load import run_wrk, write_data, wrk_path
 from benchmarks.seeding import Databases, Seeded, Sizes, seed_pair
 from benchmarks.servers import (
@@ -84,7 +82,7 @@ def main() -> None:
                 say=lambda message: None,
             )
             copies = {
-                name: _copy(databases, seeded.service_url, name)
+                name: databases.create(name, copy_of=seeded.service_url)
                 for name in ("this", "other")
             }
             _compare(arguments, seeded, copies, other, Path(scratch))
@@ -127,16 +125,6 @@ def _checkout(other: str) -> Iterator[Path]:
             )
 
 
-def _copy(databases: Databases, template_url: str, name: str) -> str:
-    """A copy of the database at `template_url`, for one server alone."""
-    template = template_url.rsplit("/", 1)[1]
-    copy = f"{databases.prefix}_{name}"
-    with psycopg.connect(databases.server_url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{template}"')
-    databases.created.append(copy)
-    return databases.server_url.rsplit("/", 1)[0] + "/" + copy
-
-
 def _compare(
     arguments: argparse.Namespace,
     seeded: Seeded,
@@ -146,8 +134,10 @@ def _compare(
 ) -> None:
     config = ServerConfig(workers=4, threads=2)
     servers = {
-        "this": _start(copies["this"], config, scratch, None),
-        "other": _start(copies["other"], config, scratch, other),
+        "this": start_service(copies["this"], config, scratch),
+        "other": start_service(
+            copies["other"], config, scratch, {"PYTHONPATH": str(other)}
+        ),
     }
     try:
         for server in servers.values():
@@ -174,22 +164,6 @@ def _compare(
     finally:
         for server in servers.values():
             server.stop()
-
-
-def _start(
-    database_url: str, config: ServerConfig, log_dir: Path, checkout: Path | None
-) -> Server:
-    """The service of this checkout, or of `checkout` first on the import path."""
-    before = os.environ.get("PYTHONPATH")
-    if checkout is not None:
-        os.environ["PYTHONPATH"] = str(checkout)
-    try:
-        return start_service(database_url, config, log_dir)
-    finally:
-        if before is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = before
 
 
 def _data(scenario: str, seeded: Seeded) -> dict[str, Any]:

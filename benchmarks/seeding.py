@@ -71,11 +71,12 @@ class Databases:
         self.prefix = f"sokosumi_bench_{uuid.uuid4().hex[:8]}"
         self.created: list[str] = []
 
-    def create(self, role: str) -> str:
-        """Create a database for `role` and return its URL."""
+    def create(self, role: str, copy_of: str | None = None) -> str:
+        """Create a database for `role`, empty or a copy of another URL's; its URL."""
         name = f"{self.prefix}_{role}"
+        template = "" if copy_of is None else f' TEMPLATE "{copy_of.rsplit("/", 1)[1]}"'
         with psycopg.connect(self.server_url, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
+            connection.execute(f'CREATE DATABASE "{name}"{template}')
         self.created.append(name)
         return self.server_url.rsplit("/", 1)[0] + "/" + name
 

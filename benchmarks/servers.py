@@ -173,8 +173,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_service(database_url: str, config: ServerConfig, log_dir: Path) -> Server:
-    """The service, through its own `serve` command."""
+def start_service(
+    database_url: str,
+    config: ServerConfig,
+    log_dir: Path,
+    environment: dict[str, str] | None = None,
+) -> Server:
+    """The service, through its own `serve` command, with `environment` added."""
     port = free_port()
     command = [
         str(BIN / "sokosumi-projects"),
@@ -191,7 +196,7 @@ def start_service(database_url: str, config: ServerConfig, log_dir: Path) -> Ser
     return Server(
         "service",
         command,
-        {"DATABASE_URL": database_url},
+        {**(environment or {}), "DATABASE_URL": database_url},
         port,
         log_dir / "service.log",
     )
